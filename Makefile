@@ -1,0 +1,33 @@
+# iobench front door. `make run` and `make test` do all set-up on a fresh machine.
+SWIFT ?= swift
+
+.PHONY: all deps build release run test bench clean
+
+all: release
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## Compare every engine this machine supports on the scratch file (4K random reads).
+run: release
+	.build/release/iobench
+
+## The whole test suite: unit tests and integration tests on real files.
+test:
+	@scripts/install-deps.sh test
+	$(SWIFT) build
+	$(SWIFT) test
+
+## iobench and fio side by side on the same targets (see benchmarks/README.md).
+bench: release
+	@scripts/install-deps.sh bench
+	python3 benchmarks/compare_fio.py
+
+clean:
+	rm -rf .build

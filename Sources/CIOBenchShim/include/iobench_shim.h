@@ -1,0 +1,173 @@
+// iobench C shim: the small part of the kernel interfaces Swift cannot import
+// directly (function-like macros, bit-shift constants, CPU_SET, the CQE ring walk)
+// plus zlib for HdrHistogram's V2 compressed encoding. Everything here is
+// `static inline` so the Swift optimiser sees through it in the hot loop.
+#ifndef IOBENCH_SHIM_H
+#define IOBENCH_SHIM_H
+
+// No _GNU_SOURCE here: this header is imported next to Swift's Glibc module and must
+// see the same declarations. GNU-only calls live in shim.c behind plain prototypes.
+#include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <linux/fs.h>
+#include <linux/fiemap.h>
+#include <zlib.h>
+#include <liburing.h>
+#include <libaio.h>
+
+// ---- io_uring ------------------------------------------------------------
+
+static const unsigned IOB_IOSQE_FIXED_FILE = IOSQE_FIXED_FILE;
+static const unsigned IOB_IORING_SETUP_IOPOLL = IORING_SETUP_IOPOLL;
+static const unsigned IOB_IORING_SETUP_SQPOLL = IORING_SETUP_SQPOLL;
+static const unsigned IOB_IORING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
+static const unsigned IOB_IORING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
+static const unsigned IOB_IORING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
+
+/// Allocates a ring on the heap so Swift can hold it by pointer (the struct must not move).
+static inline struct io_uring *iob_ring_alloc(void) {
+    return (struct io_uring *)calloc(1, sizeof(struct io_uring));
+}
+
+static inline int iob_ring_init(struct io_uring *ring, unsigned entries, unsigned flags,
+                                unsigned sq_thread_idle_ms) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = flags;
+    p.sq_thread_idle = sq_thread_idle_ms;
+    return io_uring_queue_init_params(entries, ring, &p);
+}
+
+/// Prepares one read in the next SQE. Returns 0, or -EBUSY when the SQ ring is full.
+static inline int iob_ring_prep_read(struct io_uring *ring, int fd, void *buf,
+                                     unsigned nbytes, uint64_t offset, uint64_t user_data,
+                                     int fixed_file, int fixed_buffer_index) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    if (!sqe) return -EBUSY;
+    if (fixed_buffer_index >= 0)
+        io_uring_prep_read_fixed(sqe, fd, buf, nbytes, offset, fixed_buffer_index);
+    else
+        io_uring_prep_read(sqe, fd, buf, nbytes, offset);
+    if (fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+    sqe->user_data = user_data;
+    return 0;
+}
+
+static inline int iob_ring_submit(struct io_uring *ring) { return io_uring_submit(ring); }
+
+/// Submits what is prepared and waits for at least `wait_nr` completions in one syscall.
+static inline int iob_ring_submit_and_wait(struct io_uring *ring, unsigned wait_nr) {
+    return io_uring_submit_and_wait(ring, wait_nr);
+}
+
+/// Waits until at least `wait_nr` completions are in the CQ ring (entering the kernel
+/// only when they are not, which for IOPOLL rings is what drives the polling).
+static inline int iob_ring_wait(struct io_uring *ring, unsigned wait_nr) {
+    struct io_uring_cqe *cqe = NULL;
+    return io_uring_wait_cqe_nr(ring, &cqe, wait_nr);
+}
+
+/// Drains up to `max` completions the way io_uring_for_each_cqe does: copies
+/// (user_data, res) pairs out and advances the CQ head once for the batch.
+static inline unsigned iob_ring_reap(struct io_uring *ring, uint64_t *user_data,
+                                     int32_t *res, unsigned max) {
+    unsigned head, n = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(ring, head, cqe) {
+        if (n == max) break;
+        user_data[n] = cqe->user_data;
+        res[n] = cqe->res;
+        n++;
+    }
+    if (n) io_uring_cq_advance(ring, n);
+    return n;
+}
+
+static inline unsigned iob_ring_cq_ready(struct io_uring *ring) { return io_uring_cq_ready(ring); }
+
+// ---- libaio ----------------------------------------------------------------
+
+static inline void iob_aio_prep_pread(struct iocb *iocb, int fd, void *buf, size_t count,
+                                      long long offset, uint64_t data) {
+    io_prep_pread(iocb, fd, buf, count, offset);
+    iocb->data = (void *)(uintptr_t)data;
+}
+
+static inline uint64_t iob_aio_event_data(const struct io_event *ev) {
+    return (uint64_t)(uintptr_t)ev->obj->data;
+}
+
+static inline long iob_aio_event_res(const struct io_event *ev) { return (long)ev->res; }
+
+// ---- sync reads ------------------------------------------------------------
+
+static const int IOB_RWF_HIPRI = RWF_HIPRI;
+
+/// preadv2(2) of one buffer.
+ssize_t iob_preadv2(int fd, void *buf, size_t count, off_t offset, int flags);
+
+// ---- clocks, threads, CPU accounting ---------------------------------------
+
+static inline uint64_t iob_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// CPU time and context switches of the calling thread (RUSAGE_THREAD).
+int iob_thread_rusage(uint64_t *user_ns, uint64_t *sys_ns, uint64_t *vol_csw, uint64_t *invol_csw);
+
+/// Pins the calling thread to one CPU.
+int iob_pin_to_cpu(int cpu);
+
+static inline int iob_errno(void) { return errno; }
+
+// ---- files and devices -----------------------------------------------------
+
+/// O_DIRECT (fcntl.h hides it without _GNU_SOURCE).
+extern const int IOB_O_DIRECT;
+
+static inline int iob_open(const char *path, int flags, int mode) { return open(path, flags, mode); }
+
+static inline unsigned iob_major(dev_t d) { return major(d); }
+static inline unsigned iob_minor(dev_t d) { return minor(d); }
+
+/// Logical block size of a block device (BLKSSZGET).
+static inline int iob_blk_logical_block_size(int fd, int *out) {
+    return ioctl(fd, BLKSSZGET, out) ? -errno : 0;
+}
+
+/// Size in bytes of a block device (BLKGETSIZE64).
+static inline int iob_blk_size_bytes(int fd, uint64_t *out) {
+    return ioctl(fd, BLKGETSIZE64, out) ? -errno : 0;
+}
+
+// ---- zlib (HdrHistogram V2 compressed encoding) ------------------------------
+
+static inline unsigned long iob_zlib_bound(unsigned long n) { return compressBound(n); }
+
+static inline int iob_zlib_compress(uint8_t *dst, unsigned long *dst_len,
+                                    const uint8_t *src, unsigned long src_len) {
+    return compress2(dst, dst_len, src, src_len, Z_DEFAULT_COMPRESSION);
+}
+
+static inline int iob_zlib_uncompress(uint8_t *dst, unsigned long *dst_len,
+                                      const uint8_t *src, unsigned long src_len) {
+    return uncompress(dst, dst_len, src, src_len);
+}
+
+#endif

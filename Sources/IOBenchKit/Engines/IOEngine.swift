@@ -1,0 +1,89 @@
+import CIOBenchShim
+
+/// The engines iobench drives, by the names users type.
+public enum EngineKind: String, Codable, Sendable, CaseIterable {
+    case psync
+    case pvsync2
+    case libaio
+    case ioUring = "io_uring"
+    case ioUringPoll = "io_uring-poll"
+
+    /// Sync engines have one I/O in flight per job.
+    public var isSynchronous: Bool { self == .psync || self == .pvsync2 }
+    public var usesIoUring: Bool { self == .ioUring || self == .ioUringPoll }
+}
+
+/// Options that shape how an engine talks to the kernel (fio's names where fio has them).
+public struct EngineOptions: Codable, Sendable, Equatable {
+    /// pvsync2: RWF_HIPRI (the sync polled variant).
+    public var hipri = false
+    /// io_uring: registered buffers and IORING_OP_READ_FIXED.
+    public var fixedBuffers = false
+    /// io_uring: the target registered as fixed file 0 (IOSQE_FIXED_FILE).
+    public var registeredFiles = false
+    /// io_uring: a kernel thread polls the SQ (IORING_SETUP_SQPOLL).
+    public var sqpoll = false
+    /// Reads prepared before one submit call (fio's iodepth_batch_submit). Default 1.
+    public var submitBatch = 1
+    /// Completions waited for before reaping (fio's iodepth_batch_complete_min). Default 1:
+    /// wait for one, then reap everything that is there.
+    public var completeBatch = 1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case hipri, sqpoll
+        case fixedBuffers = "fixed_buffers"
+        case registeredFiles = "registered_files"
+        case submitBatch = "submit_batch"
+        case completeBatch = "complete_batch"
+    }
+}
+
+/// Everything an engine needs to set itself up for one job.
+public struct EngineSetup {
+    public var fd: Int32
+    public var blockSize: Int
+    public var queueDepth: Int
+    public var buffers: AlignedBuffers
+    public var options: EngineOptions
+    /// The block-device queue under the target, when there is one (polling checks it).
+    public var queue: BlockQueueInfo?
+    public var targetPath: String
+}
+
+/// Where `reap` puts what completed: the slot of each read and the kernel's result
+/// (bytes read, or -errno).
+public struct CompletionBatch {
+    public let slots: UnsafeMutablePointer<UInt64>
+    public let results: UnsafeMutablePointer<Int32>
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        results = .allocate(capacity: capacity)
+    }
+
+    public func deallocate() {
+        slots.deallocate()
+        results.deallocate()
+    }
+}
+
+/// The narrow contract every engine meets, after fio's ioengine_ops: prepare reads one
+/// at a time, commit them to the kernel as a batch, reap completions. A sync engine
+/// performs its read in `commit`; an async one hands it over and returns. The job loop
+/// is generic over this protocol and specialised per engine, so none of these calls is
+/// dynamically dispatched in the hot loop.
+public protocol IOEngine: AnyObject {
+    static var kind: EngineKind { get }
+    init(_ setup: EngineSetup) throws(IOBenchError)
+    /// Queues a read of `blockSize` bytes at `offset` into the buffer of `slot`.
+    func prepare(slot: Int, offset: UInt64)
+    /// Hands every prepared read to the kernel.
+    func commit() throws(IOBenchError)
+    /// Waits for at least `minimum` completions (fewer only if fewer are in flight), then
+    /// copies out up to `batch.capacity` of them and returns how many.
+    func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int
+}

@@ -1,0 +1,112 @@
+import CIOBenchShim
+import Glibc
+
+/// The io_uring machinery both io_uring engines share: ring set-up with the requested
+/// features, registered files and buffers, SQE preparation, batched submit and the CQ
+/// walk. The two engines differ only in set-up flags and in what they check first.
+public final class IoUringRing {
+    let ring: UnsafeMutablePointer<io_uring>
+    let fd: Int32
+    let blockSize: UInt32
+    let buffers: AlignedBuffers
+    let fixedFile: Int32
+    let fixedBuffers: Bool
+    var prepared: Int = 0
+    /// Flags the ring was created with, for the report.
+    public let setupFlags: UInt32
+
+    init(_ setup: EngineSetup, polled: Bool) throws(IOBenchError) {
+        if let disabled = StorageInfo.ioUringDisabled(), disabled == 2 {
+            throw .badInput("io_uring is disabled on this machine (sysctl kernel.io_uring_disabled=2); enable it with 'sysctl kernel.io_uring_disabled=0' or use --engine libaio")
+        }
+        guard setup.queueDepth <= 32768 else {
+            throw .badInput("--iodepth \(setup.queueDepth) exceeds io_uring's ring limit of 32768 entries; lower --iodepth")
+        }
+        guard let r = iob_ring_alloc() else { throw .runFailed("out of memory allocating an io_uring") }
+        ring = r
+        var flags: UInt32 = 0
+        if polled { flags |= IOB_IORING_SETUP_IOPOLL }
+        if setup.options.sqpoll { flags |= IOB_IORING_SETUP_SQPOLL }
+        let rc = iob_ring_init(r, UInt32(setup.queueDepth), flags, 1000)
+        guard rc == 0 else {
+            free(r)
+            switch -rc {
+            case EPERM:
+                throw .badInput("io_uring_setup refused with EPERM: io_uring is restricted here (kernel.io_uring_disabled=1 or a seccomp policy); run as a member of the io_uring group, or use --engine libaio")
+            case ENOSYS:
+                throw .badInput("this kernel has no io_uring (ENOSYS); use --engine libaio or psync")
+            case ENOMEM:
+                throw .badInput("io_uring_setup failed with ENOMEM: the locked-memory limit is too low for a ring of \(setup.queueDepth); raise it with 'ulimit -l unlimited' or lower --iodepth")
+            case EINVAL:
+                throw .badInput("io_uring_setup rejected the ring (EINVAL) for --iodepth \(setup.queueDepth)\(setup.options.sqpoll ? " with --sqpoll" : ""); lower --iodepth or drop the option")
+            default:
+                throw .runFailed("io_uring_setup failed: \(Errno(-rc))")
+            }
+        }
+        setupFlags = flags
+        blockSize = UInt32(setup.blockSize)
+        buffers = setup.buffers
+        fixedBuffers = setup.options.fixedBuffers
+
+        if setup.options.registeredFiles {
+            var f = setup.fd
+            let rr = io_uring_register_files(r, &f, 1)
+            guard rr == 0 else {
+                io_uring_queue_exit(r); free(r)
+                throw .runFailed("io_uring_register_files failed: \(Errno(-rr)); drop --registered-files")
+            }
+            fd = 0
+            fixedFile = 1
+        } else {
+            fd = setup.fd
+            fixedFile = 0
+        }
+        if setup.options.fixedBuffers {
+            var iovecs = (0 ..< setup.queueDepth).map { iovec(iov_base: setup.buffers.buffer($0), iov_len: setup.blockSize) }
+            let rb = io_uring_register_buffers(r, &iovecs, UInt32(setup.queueDepth))
+            guard rb == 0 else {
+                io_uring_queue_exit(r); free(r)
+                if rb == -ENOMEM || rb == -EPERM {
+                    throw .badInput("registering \(setup.queueDepth) buffers of \(setup.blockSize) bytes failed (\(Errno(-rb))): RLIMIT_MEMLOCK is too low; raise it with 'ulimit -l unlimited' or drop --fixed-buffers")
+                }
+                throw .runFailed("io_uring_register_buffers failed: \(Errno(-rb)); drop --fixed-buffers")
+            }
+        }
+    }
+
+    deinit {
+        io_uring_queue_exit(ring)
+        free(ring)
+    }
+
+    @inline(__always)
+    func prepare(slot: Int, offset: UInt64) {
+        // The ring has as many SQEs as the queue depth and the loop never has more
+        // in flight, so an SQE is always free here.
+        _ = iob_ring_prep_read(ring, fd, buffers.buffer(slot), blockSize, offset, UInt64(slot),
+                               fixedFile, fixedBuffers ? Int32(slot) : -1)
+        prepared &+= 1
+    }
+
+    @inline(__always)
+    func commit() throws(IOBenchError) {
+        while prepared > 0 {
+            let r = iob_ring_submit(ring)
+            if r >= 0 { prepared -= Int(r); if r == 0 { break }; continue }
+            if r == -EINTR || r == -EAGAIN || r == -EBUSY { continue }
+            prepared = 0
+            throw .runFailed("io_uring_enter (submit) failed: \(Errno(-r))")
+        }
+        prepared = 0
+    }
+
+    @inline(__always)
+    func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
+        if Int(iob_ring_cq_ready(ring)) < minimum {
+            var r: Int32
+            repeat { r = iob_ring_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN
+            guard r == 0 else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
+        }
+        return Int(iob_ring_reap(ring, batch.slots, batch.results, UInt32(batch.capacity)))
+    }
+}

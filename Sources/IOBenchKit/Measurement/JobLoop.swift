@@ -1,0 +1,220 @@
+import Atomics
+import CIOBenchShim
+
+/// One job's workload, fixed before the loop starts.
+public struct JobPlan: Sendable {
+    public var blockSize: Int
+    public var queueDepth: Int
+    public var submitBatch: Int
+    public var completeBatch: Int
+    /// Measured time after the ramp; nil when `ioLimit` ends the job.
+    public var runtimeNs: UInt64?
+    /// Completions to measure; nil when `runtimeNs` ends the job.
+    public var ioLimit: UInt64?
+    public var rampNs: UInt64
+    /// Check every read's contents against iobench's stamp.
+    public var verify: Bool
+    /// Seconds of timeline to keep (one IOPS value per second).
+    public var timelineCapacity: Int
+}
+
+/// What one job measured. Everything the loop saw is here: successes in the histogram,
+/// errors, short reads, contents mismatches and out-of-range latencies as counts.
+public struct JobOutcome: Sendable {
+    public var histogram = LatencyHistogram()
+    /// Reads completed in full during the measured phase.
+    public var ios: UInt64 = 0
+    public var errors: UInt64 = 0
+    public var shortReads: UInt64 = 0
+    public var firstError: String?
+    /// The errno of the first failed read (positive), for callers that react to it.
+    public var firstErrno: Int32?
+    public var verifyMismatches: UInt64 = 0
+    public var verifiedReads: UInt64 = 0
+    public var firstMismatchOffset: UInt64?
+    /// Completed reads per second of the measured phase.
+    public var timeline: [UInt64] = []
+    public var timelineTruncated = false
+    public var usage = ThreadUsage()
+    public var elapsedNs: UInt64 = 0
+    /// Set when the engine could not be set up or the kernel refused a call.
+    public var failure: IOBenchError?
+    public var interrupted = false
+
+    public init() {}
+}
+
+/// The hot loop: keep `queueDepth` reads in flight, submit in batches, reap, timestamp
+/// and record. Generic over the engine so each engine gets its own specialised copy; no
+/// allocation, locking or dynamic dispatch happens per I/O. Clock reads: one per commit
+/// (the submit time of its whole batch) and one per reaped batch.
+@inline(never)
+public func runJobLoop<E: IOEngine>(
+    engine: E,
+    plan: JobPlan,
+    offsets: inout OffsetGenerator,
+    buffers: AlignedBuffers,
+    stop: ManagedAtomic<Bool>,
+    progress: ManagedAtomic<UInt64>
+) -> JobOutcome {
+    var out = JobOutcome()
+    let qd = plan.queueDepth
+    let bs = Int32(plan.blockSize)
+    let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: qd)
+    let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
+    let slotOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
+    let timeline = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, plan.timelineCapacity))
+    let batch = CompletionBatch(capacity: qd)
+    defer {
+        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate()
+        timeline.deallocate(); batch.deallocate()
+    }
+    for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
+    var freeCount = qd
+    var inflight = 0
+    var hist = LatencyHistogram()
+    var recorded: UInt64 = 0
+    var errors: UInt64 = 0
+    var shortReads: UInt64 = 0
+    var mismatches: UInt64 = 0
+    var verified: UInt64 = 0
+    var timelineCount = 0
+    var timelineTruncated = false
+    var issuing = true
+
+    let start = monotonicNanoseconds()
+    var measuring = plan.rampNs == 0
+    var measureStart = start
+    let rampEnd = start &+ plan.rampNs
+    var deadline = plan.runtimeNs.map { rampEnd &+ $0 } ?? UInt64.max
+    var nextSecond = measureStart &+ 1_000_000_000
+    var recordedAtLastSecond: UInt64 = 0
+    var usageStart = ThreadUsage.current()
+    let limit = plan.ioLimit ?? UInt64.max
+    var now = start
+
+    loop: while true {
+        // Fill the queue, one commit per submit batch.
+        while issuing && freeCount > 0 {
+            var n = min(freeCount, plan.submitBatch)
+            if measuring {
+                let room = limit &- min(limit, recorded &+ UInt64(inflight))
+                if room == 0 { issuing = false; break }
+                if UInt64(n) > room { n = Int(room) }
+            }
+            var i = 0
+            while i < n {
+                let slot = freeSlots[freeCount &- 1 &- i]
+                let offset = offsets.next()
+                slotOffsets[slot] = offset
+                engine.prepare(slot: slot, offset: offset)
+                i &+= 1
+            }
+            let submitTime = monotonicNanoseconds()
+            i = 0
+            while i < n {
+                submitTimes[freeSlots[freeCount &- 1 &- i]] = submitTime
+                i &+= 1
+            }
+            freeCount &-= n
+            inflight &+= n
+            do {
+                try engine.commit()
+            } catch {
+                out.failure = error
+                issuing = false
+                // What was prepared may not have reached the kernel; nothing more can be reaped safely.
+                inflight = 0
+                break loop
+            }
+        }
+        if inflight == 0 { break }
+
+        let k: Int
+        do {
+            k = try engine.reap(minimum: min(plan.completeBatch, inflight), into: batch)
+        } catch {
+            out.failure = error
+            break loop
+        }
+        now = monotonicNanoseconds()
+        var j = 0
+        while j < k {
+            let slot = Int(truncatingIfNeeded: batch.slots[j])
+            let res = batch.results[j]
+            if res == bs {
+                if measuring {
+                    hist.record(now &- submitTimes[slot])
+                    recorded &+= 1
+                }
+                if plan.verify {
+                    verified &+= 1
+                    if !Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotOffsets[slot]) {
+                        if mismatches == 0 { out.firstMismatchOffset = slotOffsets[slot] }
+                        mismatches &+= 1
+                    }
+                }
+            } else {
+                // Errors and short reads stop new submissions (as fio's default
+                // continue_on_error=none does); in-flight reads are still drained.
+                if res < 0 {
+                    errors &+= 1
+                    if out.firstErrno == nil {
+                        out.firstErrno = -res
+                        out.firstError = "read of \(plan.blockSize) bytes at offset \(slotOffsets[slot]) failed: \(Errno(-res))"
+                    }
+                } else {
+                    shortReads &+= 1
+                    if out.firstError == nil {
+                        out.firstError = "short read at offset \(slotOffsets[slot]): \(res) of \(plan.blockSize) bytes (end of file or a truncated target)"
+                    }
+                }
+                issuing = false
+            }
+            freeSlots[freeCount] = slot
+            freeCount &+= 1
+            j &+= 1
+        }
+        inflight &-= k
+
+        if measuring {
+            while now >= nextSecond {
+                if timelineCount < plan.timelineCapacity {
+                    timeline[timelineCount] = recorded &- recordedAtLastSecond
+                    timelineCount &+= 1
+                } else {
+                    timelineTruncated = true
+                }
+                recordedAtLastSecond = recorded
+                nextSecond &+= 1_000_000_000
+            }
+            if recorded >= limit { issuing = false }
+        } else if now >= rampEnd {
+            // Ramp over: what was measured so far is discarded; in-flight reads count.
+            measuring = true
+            measureStart = now
+            nextSecond = now &+ 1_000_000_000
+            usageStart = ThreadUsage.current()
+            if plan.runtimeNs != nil { deadline = now &+ plan.runtimeNs! }
+        }
+        if now >= deadline { issuing = false }
+        if stop.load(ordering: .relaxed) {
+            issuing = false
+            out.interrupted = true
+        }
+        progress.store(recorded, ordering: .relaxed)
+    }
+
+    let end = monotonicNanoseconds()
+    out.usage = ThreadUsage.current() - usageStart
+    out.elapsedNs = measuring ? end &- measureStart : 0
+    out.histogram = hist
+    out.ios = recorded
+    out.errors = errors
+    out.shortReads = shortReads
+    out.verifyMismatches = mismatches
+    out.verifiedReads = verified
+    out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
+    out.timelineTruncated = timelineTruncated
+    return out
+}

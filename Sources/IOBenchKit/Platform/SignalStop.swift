@@ -1,0 +1,29 @@
+import Atomics
+import Glibc
+
+/// SIGINT and SIGTERM stop every job at once; the run then reports what it measured.
+/// A second signal kills the process the default way.
+public enum SignalStop {
+    nonisolated(unsafe) static var flag: ManagedAtomic<Bool>?
+    static let receivedSignal = ManagedAtomic<Int32>(0)
+
+    public static var received: Int32? {
+        let s = receivedSignal.load(ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+
+    public static func install(_ stop: ManagedAtomic<Bool>) {
+        flag = stop
+        _ = receivedSignal.load(ordering: .relaxed)  // initialise before any signal arrives
+        for sig in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signo in
+                SignalStop.receivedSignal.store(signo, ordering: .relaxed)
+                SignalStop.flag?.store(true, ordering: .relaxed)
+                signal(signo, SIG_DFL)
+            }
+            sigemptyset(&action.sa_mask)
+            sigaction(sig, &action, nil)
+        }
+    }
+}

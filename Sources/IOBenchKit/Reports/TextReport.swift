@@ -1,0 +1,121 @@
+import Foundation
+
+/// The report for people: one row per case, then a compact latency histogram per case
+/// on a shared log axis, then what was skipped or failed and why.
+public enum TextReport {
+    public static func render(_ r: RunResult) -> String {
+        var out = ""
+        let t = r.target
+        var where_ = "\(t.path)"
+        var details: [String] = []
+        if let fs = t.filesystem { details.append(fs) }
+        if let q = t.queue {
+            details.append("on \(q.device)")
+            if let s = q.scheduler { details.append("scheduler \(s)") }
+            if let p = q.ioPoll { details.append("io_poll=\(p ? 1 : 0)") }
+        } else if t.kind == .file {
+            details.append("no block device")
+        }
+        if !details.isEmpty { where_ += " (" + details.joined(separator: ", ") + ")" }
+        out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
+        out += "target \(where_), region \(Units.formatSize(t.regionBytes))\n\n"
+
+        let headers = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
+        var rows: [[String]] = []
+        for c in r.cases where c.status != .skipped {
+            guard let l = c.latency, let cpu = c.cpu, c.ios > 0 else {
+                rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
+                continue
+            }
+            rows.append([
+                c.label + (c.status == .failed ? " (!)" : ""),
+                Fmt.count(c.iops),
+                String(format: "%.1f", c.bytesPerSecond / 1_048_576),
+                Fmt.latency(l.meanNs),
+                Fmt.latency(l.value(at: 50) ?? 0),
+                Fmt.latency(l.value(at: 90) ?? 0),
+                Fmt.latency(l.value(at: 99) ?? 0),
+                Fmt.latency(l.value(at: 99.9) ?? 0),
+                Fmt.latency(l.value(at: 99.99) ?? 0),
+                Fmt.latency(l.maxNs),
+                String(format: "%.2f", cpu.perIONs / 1000),
+            ])
+        }
+        out += table(headers: headers, rows: rows)
+
+        let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 }
+        if !ran.isEmpty {
+            out += "\n" + histograms(ran)
+        }
+        let problems = r.cases.filter { $0.status != .ok }
+        if !problems.isEmpty {
+            out += "\n"
+            for c in problems {
+                out += "\(c.status == .skipped ? "skipped" : "FAILED "): \(c.label): \(c.reason ?? "no reason recorded")\n"
+            }
+        }
+        for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
+            out += "note: \(c.label): \(c.latency!.outOfRange) latencies above 60 s were counted but are not in the percentiles\n"
+        }
+        for c in r.cases where c.errors.verifiedReads > 0 && c.errors.verifyMismatches == 0 {
+            out += "verified: \(c.label): \(c.errors.verifiedReads) reads held exactly the data written at their offsets\n"
+        }
+        if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
+        return out
+    }
+
+    static func table(headers: [String], rows: [[String]]) -> String {
+        var widths = headers.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in Fmt.pad(c, widths[i], right: i != 0) }.joined(separator: "  ") + "\n"
+        }
+        return line(headers) + rows.map(line).joined()
+    }
+
+    /// One sparkline per case over log2 latency buckets from 1 µs, sharing one axis so
+    /// that cases can be compared by eye.
+    static func histograms(_ cases: [CaseResult]) -> String {
+        let blocks: [Character] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+        var decoded: [(String, LatencyHistogram)] = []
+        for c in cases {
+            guard let data = c.histogram?.data, let h = try? HdrV2Codec.decode(data) else { continue }
+            decoded.append((c.label, h))
+        }
+        guard !decoded.isEmpty else { return "" }
+        // Buckets: [0,1µs), [1,2µs), [2,4µs), ... up to the largest max over cases.
+        let maxNs = decoded.map { $0.1.max }.max() ?? 1
+        var edges: [UInt64] = [1000]
+        while edges.last! <= maxNs && edges.count < 40 { edges.append(edges.last! * 2) }
+        let labelWidth = decoded.map { $0.0.count }.max() ?? 4
+        var out = "latency distribution (log2 buckets; each bar is that bucket's share of the case's reads)\n"
+        for (label, h) in decoded {
+            var line = Fmt.pad(label, labelWidth, right: false) + " │"
+            var lower: UInt64 = 0
+            var shares: [Double] = []
+            for e in edges {
+                let n = e > lower ? h.histogram.count(within: lower ... (e - 1)) : 0
+                shares.append(Double(n) / Double(max(h.count, 1)))
+                lower = e
+            }
+            let peak = shares.max() ?? 1
+            for s in shares {
+                let level = s == 0 ? 0 : max(1, Int((s / peak * 8).rounded()))
+                line.append(blocks[level])
+            }
+            out += line + "│\n"
+        }
+        // Axis: the upper edge of every fourth bucket, under that bucket's column.
+        var axis = String(repeating: " ", count: labelWidth + 2)
+        var column = 0
+        for (idx, e) in edges.enumerated() where idx % 4 == 0 {
+            let text = Fmt.shortLatency(e)
+            if column > idx { continue }
+            axis += String(repeating: " ", count: idx - column) + text
+            column = idx + text.count + 1
+            axis += " "
+        }
+        out += axis + "\n"
+        return out
+    }
+}

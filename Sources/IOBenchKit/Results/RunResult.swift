@@ -1,0 +1,342 @@
+import Foundation
+
+/// The JSON result of a run: schema `iobench/result`, version 1, documented in
+/// docs/json-schema.md. Fields may be added within a version; the meaning of an
+/// existing field never changes without a new version.
+public struct RunResult: Codable, Sendable {
+    public static let schemaName = "iobench/result"
+    public static let currentSchemaVersion = 1
+
+    public var schema = RunResult.schemaName
+    public var schemaVersion = RunResult.currentSchemaVersion
+    public var tool = ToolInfo()
+    public var startedAt: String
+    public var interrupted = false
+    public var environment: EnvironmentInfo
+    public var target: TargetInfo
+    /// The command line as given.
+    public var arguments: [String]
+    public var cases: [CaseResult]
+
+    public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo, arguments: [String], cases: [CaseResult]) {
+        self.startedAt = startedAt
+        self.environment = environment
+        self.target = target
+        self.arguments = arguments
+        self.cases = cases
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, tool, interrupted, environment, target, arguments, cases
+        case schemaVersion = "schema_version"
+        case startedAt = "started_at"
+    }
+}
+
+public struct ToolInfo: Codable, Sendable {
+    public var name = "iobench"
+    public var version = IOBenchVersion.string
+}
+
+public enum IOBenchVersion {
+    public static let string = "0.1.0"
+}
+
+public struct EnvironmentInfo: Codable, Sendable {
+    public var kernel: String
+    public var hostname: String
+    public var cpuModel: String?
+    public var onlineCPUs: Int
+
+    public static func current() -> EnvironmentInfo {
+        EnvironmentInfo(kernel: StorageInfo.kernelRelease(), hostname: StorageInfo.hostname(),
+                        cpuModel: StorageInfo.cpuModel(), onlineCPUs: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kernel, hostname
+        case cpuModel = "cpu_model"
+        case onlineCPUs = "online_cpus"
+    }
+}
+
+public struct TargetInfo: Codable, Sendable {
+    public var path: String
+    public var kind: Target.Kind
+    public var capacityBytes: UInt64
+    public var regionBytes: UInt64
+    public var filesystem: String?
+    public var mountPoint: String?
+    public var logicalBlockSize: Int
+    /// True when the data is iobench's stamp (contents verifiable).
+    public var stamped: Bool
+    public var createdByThisRun: Bool
+    public var queue: BlockQueueInfo?
+
+    public init(_ t: Target) {
+        path = t.path; kind = t.kind; capacityBytes = t.capacity; regionBytes = t.regionSize
+        filesystem = t.filesystemType; mountPoint = t.mountPoint; logicalBlockSize = t.logicalBlockSize
+        stamped = t.isStamped; createdByThisRun = t.createdNow; queue = t.queue
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, filesystem, stamped, queue
+        case capacityBytes = "capacity_bytes"
+        case regionBytes = "region_bytes"
+        case mountPoint = "mount_point"
+        case logicalBlockSize = "logical_block_size"
+        case createdByThisRun = "created_by_this_run"
+    }
+}
+
+public struct PercentileValue: Codable, Sendable, Equatable {
+    public var percentile: Double
+    public var valueNs: UInt64
+    enum CodingKeys: String, CodingKey {
+        case percentile
+        case valueNs = "value_ns"
+    }
+}
+
+public struct LatencySummary: Codable, Sendable {
+    public var count: UInt64
+    public var minNs: UInt64
+    public var maxNs: UInt64
+    public var meanNs: Double
+    public var stddevNs: Double
+    /// Latencies above the histogram's range (60 s): counted, not in the percentiles.
+    public var outOfRange: UInt64
+    public var percentiles: [PercentileValue]
+
+    public static let reportedPercentiles: [Double] = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 99.999]
+
+    public init(_ h: LatencyHistogram) {
+        count = h.count
+        minNs = h.min
+        maxNs = h.max
+        meanNs = h.mean
+        stddevNs = h.count == 0 ? 0 : h.histogram.stdDeviation
+        outOfRange = h.outOfRange
+        percentiles = Self.reportedPercentiles.map { PercentileValue(percentile: $0, valueNs: h.value(atPercentile: $0)) }
+    }
+
+    public func value(at p: Double) -> UInt64? { percentiles.first { $0.percentile == p }?.valueNs }
+
+    enum CodingKeys: String, CodingKey {
+        case count, percentiles
+        case minNs = "min_ns"
+        case maxNs = "max_ns"
+        case meanNs = "mean_ns"
+        case stddevNs = "stddev_ns"
+        case outOfRange = "out_of_range"
+    }
+}
+
+public struct CPUSummary: Codable, Sendable {
+    public var userNs: UInt64
+    public var systemNs: UInt64
+    /// (user + system) CPU time of the job threads divided by measured reads.
+    public var perIONs: Double
+    public var userPerIONs: Double
+    public var systemPerIONs: Double
+    public var voluntarySwitches: UInt64
+    public var involuntarySwitches: UInt64
+
+    init(_ u: ThreadUsage, ios: UInt64) {
+        userNs = u.userNs; systemNs = u.systemNs
+        let n = Double(max(ios, 1))
+        perIONs = Double(u.userNs + u.systemNs) / n
+        userPerIONs = Double(u.userNs) / n
+        systemPerIONs = Double(u.systemNs) / n
+        voluntarySwitches = u.voluntarySwitches
+        involuntarySwitches = u.involuntarySwitches
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userNs = "user_ns"
+        case systemNs = "system_ns"
+        case perIONs = "per_io_ns"
+        case userPerIONs = "user_per_io_ns"
+        case systemPerIONs = "system_per_io_ns"
+        case voluntarySwitches = "voluntary_switches"
+        case involuntarySwitches = "involuntary_switches"
+    }
+}
+
+public struct ErrorSummary: Codable, Sendable {
+    public var ioErrors: UInt64 = 0
+    public var shortReads: UInt64 = 0
+    public var firstError: String?
+    public var verifiedReads: UInt64 = 0
+    public var verifyMismatches: UInt64 = 0
+    public var firstMismatchOffset: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case ioErrors = "io_errors"
+        case shortReads = "short_reads"
+        case firstError = "first_error"
+        case verifiedReads = "verified_reads"
+        case verifyMismatches = "verify_mismatches"
+        case firstMismatchOffset = "first_mismatch_offset"
+    }
+}
+
+public struct HistogramEncoding: Codable, Sendable {
+    public var encoding = "hdrhistogram-v2-compressed-base64"
+    public var unit = "ns"
+    public var lowestDiscernibleValue = LatencyHistogram.lowest
+    public var highestTrackableValue = LatencyHistogram.highest
+    public var significantDigits = LatencyHistogram.significantDigits
+    public var data: String
+
+    enum CodingKeys: String, CodingKey {
+        case encoding, unit, data
+        case lowestDiscernibleValue = "lowest_discernible_value"
+        case highestTrackableValue = "highest_trackable_value"
+        case significantDigits = "significant_digits"
+    }
+}
+
+public struct JobSummary: Codable, Sendable {
+    public var job: Int
+    public var ios: UInt64
+    public var elapsedNs: UInt64
+    public var iops: Double
+    public var cpu: CPUSummary
+    public var errors: ErrorSummary
+
+    enum CodingKeys: String, CodingKey {
+        case job, ios, iops, cpu, errors
+        case elapsedNs = "elapsed_ns"
+    }
+}
+
+public struct CaseResult: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        /// Ran and every read succeeded.
+        case ok
+        /// Ran, or tried to, and failed: see `reason` and `errors`.
+        case failed
+        /// Not run on this machine; `reason` says why.
+        case skipped
+    }
+
+    public var id: String
+    public var label: String
+    public var status: Status
+    public var reason: String?
+    public var config: CaseSpec
+    public var ios: UInt64 = 0
+    /// The longest job's measured time.
+    public var elapsedNs: UInt64 = 0
+    /// Sum over jobs of each job's reads per second.
+    public var iops: Double = 0
+    public var bytesPerSecond: Double = 0
+    public var latency: LatencySummary?
+    public var cpu: CPUSummary?
+    public var errors = ErrorSummary()
+    /// Completed reads in each second of the measured phase, summed over jobs.
+    public var timelineIOPS: [UInt64] = []
+    public var histogram: HistogramEncoding?
+    public var jobs: [JobSummary] = []
+    public var interrupted = false
+
+    public init(spec: CaseSpec, status: Status, reason: String? = nil) {
+        id = CaseResult.makeID(spec)
+        label = spec.label
+        config = spec
+        self.status = status
+        self.reason = reason
+    }
+
+    public static func makeID(_ s: CaseSpec) -> String {
+        var id = "\(s.engine.rawValue)-\(s.pattern.rawValue)-bs\(Units.formatSize(UInt64(s.blockSize)))-qd\(s.queueDepth)-j\(s.jobs)"
+        if s.options.fixedBuffers { id += "-fixedbufs" }
+        if s.options.registeredFiles { id += "-regfiles" }
+        if s.options.sqpoll { id += "-sqpoll" }
+        if s.options.hipri { id += "-hipri" }
+        if s.options.submitBatch != 1 { id += "-sb\(s.options.submitBatch)" }
+        if s.options.completeBatch != 1 { id += "-cb\(s.options.completeBatch)" }
+        return id
+    }
+
+    /// Merges the jobs of one case into its result.
+    public init(spec: CaseSpec, outcomes: [JobOutcome]) {
+        self.init(spec: spec, status: .ok)
+        var merged = LatencyHistogram()
+        var usage = ThreadUsage()
+        for (i, o) in outcomes.enumerated() {
+            merged.add(o.histogram)
+            usage = usage + o.usage
+            ios += o.ios
+            elapsedNs = max(elapsedNs, o.elapsedNs)
+            let jobIOPS = o.elapsedNs == 0 ? 0 : Double(o.ios) * 1e9 / Double(o.elapsedNs)
+            iops += jobIOPS
+            errors.ioErrors += o.errors
+            errors.shortReads += o.shortReads
+            errors.verifiedReads += o.verifiedReads
+            errors.verifyMismatches += o.verifyMismatches
+            if errors.firstError == nil { errors.firstError = o.firstError ?? o.failure?.description }
+            if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = o.firstMismatchOffset }
+            for (s, n) in o.timeline.enumerated() {
+                if s < timelineIOPS.count { timelineIOPS[s] += n } else { timelineIOPS.append(n) }
+            }
+            interrupted = interrupted || o.interrupted
+            var je = ErrorSummary()
+            je.ioErrors = o.errors; je.shortReads = o.shortReads; je.firstError = o.firstError ?? o.failure?.description
+            je.verifiedReads = o.verifiedReads; je.verifyMismatches = o.verifyMismatches
+            jobs.append(JobSummary(job: i, ios: o.ios, elapsedNs: o.elapsedNs, iops: jobIOPS,
+                                   cpu: CPUSummary(o.usage, ios: o.ios), errors: je))
+        }
+        bytesPerSecond = iops * Double(spec.blockSize)
+        latency = LatencySummary(merged)
+        cpu = CPUSummary(usage, ios: ios)
+        histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
+        if let failure = outcomes.lazy.compactMap(\.failure).first {
+            status = .failed
+            reason = failure.description
+        } else if errors.ioErrors > 0 || errors.shortReads > 0 {
+            status = .failed
+            reason = errors.firstError
+        } else if errors.verifyMismatches > 0 {
+            status = .failed
+            reason = "\(errors.verifyMismatches) reads returned data other than what is on disk at their offset (first at \(errors.firstMismatchOffset ?? 0))"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted
+        case elapsedNs = "elapsed_ns"
+        case bytesPerSecond = "bytes_per_second"
+        case timelineIOPS = "timeline_iops"
+    }
+}
+
+extension RunResult {
+    public func jsonData() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try enc.encode(self)
+    }
+
+    public static func decode(_ data: Data, source: String) throws(IOBenchError) -> RunResult {
+        struct Header: Decodable {
+            var schema: String?
+            var schema_version: Int?
+        }
+        guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
+            throw .badInput("\(source) is not an iobench JSON result (it does not parse as a JSON object); pass a file written by 'iobench run --format json'")
+        }
+        guard header.schema == schemaName else {
+            throw .badInput("\(source) is not an iobench result (schema is \(header.schema.map { "'\($0)'" } ?? "missing"), expected '\(schemaName)')")
+        }
+        guard header.schema_version == currentSchemaVersion else {
+            throw .badInput("\(source) has schema version \(header.schema_version.map(String.init) ?? "none"); this iobench reads version \(currentSchemaVersion)")
+        }
+        do {
+            return try JSONDecoder().decode(RunResult.self, from: data)
+        } catch {
+            throw .badInput("\(source) is a malformed iobench result: \(error)")
+        }
+    }
+}

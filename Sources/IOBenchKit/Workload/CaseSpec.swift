@@ -1,0 +1,81 @@
+/// One case of a run: an engine and a workload shape. A run is a list of cases over one
+/// target; each case gives one row of results.
+public struct CaseSpec: Codable, Sendable, Equatable {
+    public var engine: EngineKind
+    public var options = EngineOptions()
+    public var pattern: AccessPattern = .random
+    public var blockSize: Int = 4096
+    public var queueDepth: Int = 1
+    public var jobs: Int = 1
+    /// Measured time, excluding ramp; nil when `ioLimit` ends the case.
+    public var runtimeNs: UInt64? = 5_000_000_000
+    /// Reads to measure per job; nil when `runtimeNs` ends the case.
+    public var ioLimit: UInt64?
+    public var rampNs: UInt64 = 0
+    public var seed: UInt64 = 0x10BE_4C11
+    /// CPUs to pin jobs to, round-robin; empty for no pinning.
+    public var cpus: [Int] = []
+    public var verify = false
+
+    public init(engine: EngineKind) { self.engine = engine }
+
+    enum CodingKeys: String, CodingKey {
+        case engine, options, pattern, jobs, seed, cpus, verify
+        case blockSize = "bs"
+        case queueDepth = "iodepth"
+        case runtimeNs = "runtime_ns"
+        case ioLimit = "number_ios"
+        case rampNs = "ramp_time_ns"
+    }
+
+    /// A short label, e.g. `io_uring 4k QD32`.
+    public var label: String {
+        var s = "\(engine.rawValue) \(Units.formatSize(UInt64(blockSize))) QD\(queueDepth)"
+        if jobs > 1 { s += " x\(jobs)" }
+        if pattern == .sequential { s += " seq" }
+        return s
+    }
+
+    /// Checks what can be checked before touching the target.
+    public func validate() throws(IOBenchError) {
+        guard queueDepth >= 1 else {
+            throw .badInput("--iodepth \(queueDepth) is invalid; the queue depth must be at least 1")
+        }
+        guard queueDepth <= 65536 else {
+            throw .badInput("--iodepth \(queueDepth) is too deep; use at most 65536 (io_uring allows 32768)")
+        }
+        if engine.isSynchronous && queueDepth != 1 {
+            throw .badInput("\(engine.rawValue) is synchronous and keeps one read in flight; use --iodepth 1, or --engine libaio or io_uring for QD \(queueDepth)")
+        }
+        guard jobs >= 1 && jobs <= 1024 else {
+            throw .badInput("--numjobs \(jobs) is invalid; use 1 to 1024 jobs")
+        }
+        guard blockSize > 0 && blockSize <= 64 << 20 else {
+            throw .badInput("--bs \(blockSize) is out of range; use 512 bytes to 64m")
+        }
+        guard options.submitBatch >= 1 && options.completeBatch >= 1 else {
+            throw .badInput("--submit-batch and --complete-batch must be at least 1")
+        }
+        if options.submitBatch > queueDepth || options.completeBatch > queueDepth {
+            throw .badInput("--submit-batch \(options.submitBatch) / --complete-batch \(options.completeBatch) exceed --iodepth \(queueDepth); a batch cannot be larger than the queue")
+        }
+        if !engine.usesIoUring && (options.fixedBuffers || options.registeredFiles || options.sqpoll) {
+            throw .badInput("--fixed-buffers, --registered-files and --sqpoll apply to io_uring engines only; drop them or use --engine io_uring")
+        }
+        if options.hipri && engine != .pvsync2 {
+            throw .badInput("--hipri applies to pvsync2 only (io_uring-poll is the async polled engine)")
+        }
+        if runtimeNs == nil && ioLimit == nil {
+            throw .badInput("a case needs --runtime or --number-ios to end")
+        }
+        if let r = runtimeNs, r == 0 {
+            throw .badInput("--runtime must be longer than 0")
+        }
+        if let n = ioLimit, n == 0 {
+            throw .badInput("--number-ios must be at least 1")
+        }
+        for cpu in cpus where cpu < 0 || cpu >= 4096 {
+            throw .badInput("--cpus \(cpu) is not a CPU number")
+        }
+    }
+}

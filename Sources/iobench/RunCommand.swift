@@ -1,0 +1,223 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import IOBenchKit
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run random (or sequential) O_DIRECT reads with one or more engines and report latency, IOPS and CPU time per I/O.",
+        discussion: """
+        Each engine and queue depth is one case; each case reports IOPS, MiB/s, latency \
+        percentiles (submission to completion, HdrHistogram, 0.1% precision) and CPU time per \
+        read. Without --engine, every engine is run and those this machine cannot run are \
+        listed as skipped with the reason.
+
+        Examples:
+          iobench                                   compare all engines on the scratch file
+          iobench run --engine io_uring --iodepth 32 --runtime 10s
+          iobench run --engine io_uring --iodepth 128 --fixed-buffers --registered-files --submit-batch 32
+          iobench run --target /dev/loop0 --engine libaio --iodepth 1,32 --format json --output out.json
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: psync, pvsync2, libaio, io_uring, io_uring-poll. Default: all.", valueName: "list"))
+    var engine: String?
+
+    @Option(name: .long, help: ArgumentHelp("Block size of each read, a multiple of the target's logical block size.", valueName: "size"))
+    var bs: String = "4k"
+
+    @Option(name: .long, help: ArgumentHelp("Reads in flight per job, comma-separated for several cases. Sync engines always use 1. Default: 1,32.", valueName: "list"))
+    var iodepth: String?
+
+    @Option(name: .long, help: ArgumentHelp("Access pattern: randread (random) or read (sequential).", valueName: "pattern"))
+    var rw: String = "randread"
+
+    @Option(name: .long, help: ArgumentHelp("Jobs (threads) per case, each with its own engine and histogram.", valueName: "n"))
+    var numjobs: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("Pin jobs to these CPUs, round-robin (e.g. 0,1).", valueName: "list"))
+    var cpus: String?
+
+    @Option(name: .long, help: ArgumentHelp("Region to read, from offset 0. Default: the whole target; 1g for a new file.", valueName: "size"))
+    var size: String?
+
+    @Option(name: .long, help: ArgumentHelp("Measured time per case, after the ramp.", valueName: "duration"))
+    var runtime: String = "3s"
+
+    @Option(name: .customLong("number-ios"), help: ArgumentHelp("Measure this many reads per job instead of a fixed --runtime.", valueName: "n"))
+    var numberIOs: UInt64?
+
+    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case, run but excluded from the results.", valueName: "duration"))
+    var rampTime: String = "500ms"
+
+    @Option(name: .long, help: ArgumentHelp("Seed of the offset generator; the same seed gives the same offsets.", valueName: "n"))
+    var seed: UInt64 = 0x10BE_4C11
+
+    @Option(name: .long, help: ArgumentHelp("File or block device to read (block devices are opened read-only). A missing file is created and filled. Default: iobench.dat in --dir.", valueName: "path"))
+    var target: String?
+
+    @Option(name: .long, help: ArgumentHelp("Directory of the scratch file. Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
+    var dir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Report format on stdout: text or json.", valueName: "format"))
+    var format: String = "text"
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the JSON result to this file.", valueName: "file"))
+    var output: String?
+
+    @Flag(name: .long, help: "Check that every read returned the data iobench wrote at its offset (targets iobench created).")
+    var verify = false
+
+    @Flag(name: .long, help: "pvsync2: set RWF_HIPRI (polled sync reads).")
+    var hipri = false
+
+    @Flag(name: .customLong("fixed-buffers"), help: "io_uring: register the buffers and use READ_FIXED.")
+    var fixedBuffers = false
+
+    @Flag(name: .customLong("registered-files"), help: "io_uring: register the target as a fixed file.")
+    var registeredFiles = false
+
+    @Flag(name: .long, help: "io_uring: let a kernel thread poll the submission queue (SQPOLL).")
+    var sqpoll = false
+
+    @Option(name: .customLong("submit-batch"), help: ArgumentHelp("Reads prepared per submit call (fio's iodepth_batch_submit).", valueName: "n"))
+    var submitBatch: Int = 1
+
+    @Option(name: .customLong("complete-batch"), help: ArgumentHelp("Completions to wait for before reaping (fio's iodepth_batch_complete_min); all that are ready are reaped.", valueName: "n"))
+    var completeBatch: Int = 1
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
+    func run() throws {
+        guard format == "text" || format == "json" else {
+            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
+        }
+        let specs = try makeSpecs()
+        let targetPath = try resolveTargetPath()
+        let request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
+        let target = try Target.open(request) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        for spec in specs { try CaseRunner.check(spec, against: target) }
+
+        let session = RunSession(target: target, arguments: CommandLine.arguments,
+                                 showProgress: !noProgress && isatty(2) == 1)
+        SignalStop.install(session.stop)
+        let result = session.run(specs, skipUnsupported: engine == nil)
+
+        if let output {
+            try ResultWriter.writeJSON(result, to: output)
+        }
+        if format == "json" {
+            let data = try result.jsonData()
+            FileHandle.standardOutput.write(data)
+            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+        } else {
+            print(TextReport.render(result), terminator: "")
+        }
+        if let signal = SignalStop.received {
+            throw RunExit(code: 128 + signal)
+        }
+        if result.cases.contains(where: { $0.status == .failed }) {
+            throw RunExit(code: 3)
+        }
+    }
+
+    func resolveTargetPath() throws -> String {
+        if let target { return target }
+        let base = dir ?? ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDir), isDir.boolValue else {
+            throw IOBenchError.badInput("directory \(base) does not exist; create it, or pass an existing directory with --dir (or set IOBENCH_DIR)")
+        }
+        return (base.hasSuffix("/") ? base : base + "/") + "iobench.dat"
+    }
+
+    func makeSpecs() throws -> [CaseSpec] {
+        var engines: [EngineKind] = EngineKind.allCases
+        if let engine {
+            engines = try engine.split(separator: ",").map { name in
+                guard let e = EngineKind(rawValue: String(name).trimmingCharacters(in: .whitespaces)) else {
+                    throw IOBenchError.badInput("unknown engine '\(name)'; choose from \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return e
+            }
+        }
+        var depths = [1, 32]
+        if let iodepth {
+            depths = try iodepth.split(separator: ",", omittingEmptySubsequences: false).map { d in
+                guard let v = Int(d.trimmingCharacters(in: .whitespaces)) else {
+                    throw IOBenchError.badInput("--iodepth '\(iodepth)' is not a list of whole numbers; write e.g. --iodepth 32 or --iodepth 1,32")
+                }
+                guard v >= 1 else {
+                    throw IOBenchError.badInput("--iodepth \(v) is invalid; the queue depth must be at least 1")
+                }
+                return v
+            }
+        }
+        guard let pattern = AccessPattern(rawValue: rw) else {
+            throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")
+        }
+        let blockSize = try Units.parseSize(bs, option: "bs")
+        guard blockSize > 0, blockSize <= 64 << 20 else {
+            throw IOBenchError.badInput("--bs \(bs) is out of range; use 512 bytes to 64m")
+        }
+        let runtimeNs = try Units.parseDuration(runtime, option: "runtime")
+        let rampNs = try Units.parseDuration(rampTime, option: "ramp-time")
+        let cpuList: [Int] = try cpus.map { list in
+            try list.split(separator: ",").map { c in
+                guard let v = Int(c.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+                    throw IOBenchError.badInput("--cpus '\(list)' is not a list of CPU numbers; write e.g. --cpus 0,1")
+                }
+                return v
+            }
+        } ?? []
+        var options = EngineOptions()
+        options.hipri = hipri
+        options.fixedBuffers = fixedBuffers
+        options.registeredFiles = registeredFiles
+        options.sqpoll = sqpoll
+        options.submitBatch = submitBatch
+        options.completeBatch = completeBatch
+
+        var specs: [CaseSpec] = []
+        for e in engines {
+            let engineDepths = e.isSynchronous ? [1] : depths
+            for qd in engineDepths {
+                var s = CaseSpec(engine: e)
+                s.pattern = pattern
+                s.blockSize = Int(blockSize)
+                s.queueDepth = qd
+                s.jobs = numjobs
+                s.cpus = cpuList
+                s.seed = seed
+                s.rampNs = rampNs
+                s.runtimeNs = numberIOs == nil ? runtimeNs : nil
+                s.ioLimit = numberIOs
+                s.verify = verify
+                var o = options
+                if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false }
+                if e != .pvsync2 { o.hipri = false }
+                // Batches never exceed the queue (a QD1 case in a QD1,32 sweep).
+                o.submitBatch = min(o.submitBatch, qd)
+                o.completeBatch = min(o.completeBatch, qd)
+                s.options = o
+                try s.validate()
+                specs.append(s)
+            }
+        }
+        // Options the user named for engines that do not take them are a mistake to report.
+        if engine != nil {
+            if (fixedBuffers || registeredFiles || sqpoll) && !engines.contains(where: \.usesIoUring) {
+                throw IOBenchError.badInput("--fixed-buffers, --registered-files and --sqpoll apply to io_uring engines only; add --engine io_uring")
+            }
+            if hipri && !engines.contains(.pvsync2) {
+                throw IOBenchError.badInput("--hipri applies to pvsync2 only; add --engine pvsync2 (io_uring-poll is the async polled engine)")
+            }
+        }
+        if let iodepth, let engine, engines.allSatisfy(\.isSynchronous), depths != [1] {
+            throw IOBenchError.badInput("--iodepth \(iodepth) with \(engine): sync engines keep one read in flight; use --iodepth 1, or an async engine (libaio, io_uring)")
+        }
+        return specs
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what iobench needs on a fresh Debian/Ubuntu machine, and nothing that is
+# already there: the kernel I/O libraries for the build, and for tests and benchmarks
+# the independent HdrHistogram decoder (Python) and fio (the side-by-side reference).
+#   scripts/install-deps.sh            build dependencies
+#   scripts/install-deps.sh test       + python3 hdrhistogram (independent decoder)
+#   scripts/install-deps.sh bench      + fio
+set -euo pipefail
+
+want=(liburing-dev libaio-dev zlib1g-dev pkg-config)
+case "${1:-}" in
+  test) want+=(python3 python3-pip xfsprogs) ;;
+  bench) want+=(fio) ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+  if ! command -v apt-get >/dev/null; then
+    echo "iobench: missing packages ${missing[*]} and no apt-get here; install them with your package manager" >&2
+    exit 2
+  fi
+  echo "iobench: installing ${missing[*]}" >&2
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == test ]]; then
+  if ! python3 -c 'import hdrh' 2>/dev/null; then
+    echo "iobench: installing the Python hdrhistogram package (independent V2 decoder for tests)" >&2
+    python3 -m pip install -q hdrhistogram 2>/dev/null || python3 -m pip install -q --break-system-packages hdrhistogram
+  fi
+fi
