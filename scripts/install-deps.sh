@@ -9,7 +9,11 @@ set -euo pipefail
 
 want=(liburing-dev libaio-dev zlib1g-dev pkg-config)
 case "${1:-}" in
-  test) want+=(python3 python3-pip xfsprogs) ;;
+  test)
+    want+=(xfsprogs)
+    # Only when no python3 with pip is on PATH (some images bring their own).
+    python3 -m pip --version >/dev/null 2>&1 || want+=(python3 python3-pip)
+    ;;
   bench) want+=(fio) ;;
 esac
 

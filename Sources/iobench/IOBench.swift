@@ -32,9 +32,8 @@ struct IOBench: ParsableCommand {
         } catch {
             // Help and --version are clean exits; every other parse failure is bad input (2).
             if exitCode(for: error) == .success { self.exit(withError: error) }
-            let message = self.message(for: error)
-            let usage = fullMessage(for: error).contains("Usage:") ? "\nrun 'iobench --help' for the options" : ""
-            FileHandle.standardError.write("iobench: error: \(message)\(usage)\n".data(using: .utf8)!)
+            let message = self.message(for: error).split(separator: "\n").joined(separator: "; ")
+            FileHandle.standardError.write("iobench: error: \(message) (see 'iobench run --help')\n".data(using: .utf8)!)
             Foundation.exit(2)
         }
     }

@@ -97,6 +97,13 @@ struct RunCommand: ParsableCommand {
         let specs = try makeSpecs()
         let targetPath = try resolveTargetPath()
         let request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
+        // Checks that need no target: before anything is created.
+        if let lbs = Target.probeLogicalBlockSize(path: targetPath), let s = specs.first, s.blockSize % lbs != 0 {
+            throw IOBenchError.badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(targetPath) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
+        }
+        if engine != nil {
+            for s in specs { try RunSession.preflight(s.engine) }
+        }
         let target = try Target.open(request) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
         for spec in specs { try CaseRunner.check(spec, against: target) }
 
@@ -118,8 +125,10 @@ struct RunCommand: ParsableCommand {
         if let signal = SignalStop.received {
             throw RunExit(code: 128 + signal)
         }
-        if result.cases.contains(where: { $0.status == .failed }) {
-            throw RunExit(code: 3)
+        let failed = result.cases.filter { $0.status == .failed }
+        if !failed.isEmpty {
+            // A failure the user can fix (a limit, a refused option) is bad input.
+            throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
         }
     }
 

@@ -165,8 +165,12 @@ public enum HdrV2Codec {
                 index += Int(-v)
             } else {
                 if v > 0 {
-                    let value = layout.value(at: index)
-                    guard value <= LatencyHistogram.highest, h.histogram.record(value, count: UInt64(v)) else {
+                    // V2 carries buckets, not exact values: record each bucket's highest
+                    // equivalent value, as other implementations report it.
+                    let low = layout.value(at: index)
+                    guard low <= LatencyHistogram.highest else { throw DecodeError.malformed("value beyond 60 s") }
+                    let value = Swift.min(h.histogram.highestEquivalentForValue(low), LatencyHistogram.highest)
+                    guard h.histogram.record(value, count: UInt64(v)) else {
                         throw DecodeError.malformed("value beyond 60 s")
                     }
                 }

@@ -17,6 +17,14 @@ public final class RunSession {
         self.showProgress = showProgress
     }
 
+    /// Fails with bad input when the machine's configuration rules the engine out, so a
+    /// user who asked for it learns the fix before anything runs.
+    public static func preflight(_ engine: EngineKind) throws(IOBenchError) {
+        if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
+            throw .badInput("io_uring is disabled on this machine (sysctl kernel.io_uring_disabled=2); enable it with 'sysctl kernel.io_uring_disabled=0' or use --engine libaio")
+        }
+    }
+
     /// Why this engine cannot run on this machine and target, or nil.
     public func unsupportedReason(_ engine: EngineKind) -> String? {
         if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {

@@ -221,10 +221,18 @@ public struct CaseResult: Codable, Sendable {
         case skipped
     }
 
+    /// Who can fix a failure: the user (bad input: a limit, a refused option) or nobody
+    /// short of another machine or device (the run failed).
+    public enum FailureClass: String, Codable, Sendable {
+        case badInput = "bad_input"
+        case runFailed = "run_failed"
+    }
+
     public var id: String
     public var label: String
     public var status: Status
     public var reason: String?
+    public var failureClass: FailureClass?
     public var config: CaseSpec
     public var ios: UInt64 = 0
     /// The longest job's measured time.
@@ -295,17 +303,21 @@ public struct CaseResult: Codable, Sendable {
         if let failure = outcomes.lazy.compactMap(\.failure).first {
             status = .failed
             reason = failure.description
+            failureClass = failure.exitCode == 2 ? .badInput : .runFailed
         } else if errors.ioErrors > 0 || errors.shortReads > 0 {
             status = .failed
             reason = errors.firstError
+            failureClass = .runFailed
         } else if errors.verifyMismatches > 0 {
             status = .failed
+            failureClass = .runFailed
             reason = "\(errors.verifyMismatches) reads returned data other than what is on disk at their offset (first at \(errors.firstMismatchOffset ?? 0))"
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted
+        case failureClass = "failure_class"
         case elapsedNs = "elapsed_ns"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"

@@ -68,8 +68,7 @@ public final class Target: @unchecked Sendable {
             }
             let size = request.size ?? TargetRequest.defaultNewFileSize
             try checkFreeSpace(dir: dir, needed: size, path: path)
-            log("iobench: creating \(path) (\(Units.formatSize(size))) with stamped data")
-            try StampedFileWriter.write(path: path, from: 0, to: size, create: true)
+            try StampedFileWriter.write(path: path, from: 0, to: size, create: true, log: log)
             createdNow = true
             guard stat(path, &st) == 0 else { throw .runFailed("cannot stat \(path) after creating it: \(Errno.current)") }
         }
@@ -91,8 +90,7 @@ public final class Target: @unchecked Sendable {
             // iobench's own file: extending it writes only what iobench would have written.
             let dir = parentDirectory(of: path)
             try checkFreeSpace(dir: dir, needed: wanted - fileSize, path: path)
-            log("iobench: extending \(path) from \(Units.formatSize(fileSize)) to \(Units.formatSize(wanted))")
-            try StampedFileWriter.write(path: path, from: fileSize & ~4095, to: wanted, create: false)
+            try StampedFileWriter.write(path: path, from: fileSize & ~4095, to: wanted, create: false, log: log)
             fileSize = wanted
             createdNow = true
             stamped = true
@@ -144,6 +142,20 @@ public final class Target: @unchecked Sendable {
                       isStamped: stamped, createdNow: false)
     }
 
+    /// The logical block size O_DIRECT needs at `path`, looked up without creating
+    /// anything: from the path itself when it exists, else from its directory.
+    public static func probeLogicalBlockSize(path: String) -> Int? {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFBLK {
+                return StorageInfo.queueInfo(major: iob_major(st.st_rdev), minor: iob_minor(st.st_rdev))?.logicalBlockSize
+            }
+        } else if stat(parentDirectory(of: path), &st) != 0 {
+            return nil
+        }
+        return StorageInfo.queueInfo(major: iob_major(st.st_dev), minor: iob_minor(st.st_dev))?.logicalBlockSize ?? 512
+    }
+
     static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let d = String(path[..<slash])
@@ -152,7 +164,8 @@ public final class Target: @unchecked Sendable {
 
     static func checkFreeSpace(dir: String, needed: UInt64, path: String) throws(IOBenchError) {
         var vfs = statvfs()
-        guard statvfs(dir, &vfs) == 0 else { return }
+        // ramfs and some virtual filesystems report no size at all: nothing to check.
+        guard statvfs(dir, &vfs) == 0, vfs.f_blocks > 0 else { return }
         let free = UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize)
         // Keep a margin for metadata so a full filesystem does not break the user's system.
         if needed + (64 << 20) > free {
@@ -168,37 +181,48 @@ public enum StampedFileWriter {
     /// Writes stamped data to [from, to) of `path`, with O_DIRECT where the filesystem
     /// allows it (no page-cache pollution), then fsyncs so every extent is written and
     /// allocated: a fresh file has no unwritten or delayed-allocation extents.
-    public static func write(path: String, from: UInt64, to: UInt64, create: Bool) throws(IOBenchError) {
-        let baseFlags = O_WRONLY | O_CLOEXEC | (create ? (O_CREAT | O_EXCL) : 0)
-        var fd = iob_open(path, baseFlags | IOB_O_DIRECT, 0o644)
-        var direct = true
-        if fd < 0 && errno == EINVAL {
-            direct = false
-            fd = iob_open(path, baseFlags, 0o644)
+    public static func write(path: String, from: UInt64, to: UInt64, create: Bool,
+                             log: (String) -> Void = { _ in }) throws(IOBenchError) {
+        if create {
+            let fd = iob_open(path, O_WRONLY | O_CLOEXEC | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0 else {
+                throw .badInput("cannot create \(path): \(Errno.current); pass a writable --dir or another --target")
+            }
+            close(fd)
         }
+        // The reads will need O_DIRECT: a filesystem that refuses it is found out now,
+        // before anything is written, and the empty file made here is removed.
+        let fd = iob_open(path, O_WRONLY | O_CLOEXEC | IOB_O_DIRECT, 0)
         guard fd >= 0 else {
-            throw .badInput("cannot create \(path): \(Errno.current); pass a writable --dir or another --target")
+            let err = errno
+            if create { unlink(path) }
+            if err == EINVAL {
+                let fs = StorageInfo.filesystem(of: Target.parentDirectory(of: path))
+                throw .badInput("the \(fs?.type ?? "unknown") filesystem at \(fs?.mountPoint ?? "?") refuses O_DIRECT (EINVAL); put the target on a filesystem that supports direct I/O, such as ext4, xfs or tmpfs")
+            }
+            throw .badInput("cannot open \(path) for writing: \(Errno(err)); pass a writable --dir or another --target")
         }
         defer { close(fd) }
+        log("iobench: \(create ? "creating" : "extending") \(path) (\(Units.formatSize(to))) with stamped data")
         let buffers: AlignedBuffers
         do { buffers = try AlignedBuffers(count: 1, size: chunk) } catch { throw error }
         var offset = from
         while offset < to {
             let n = Int(min(UInt64(chunk), to - offset))
             Stamp.fill(buffers.base, count: (n + 7) & ~7, fileOffset: offset)
-            // O_DIRECT needs whole logical blocks; the tail (if any) goes through the page cache.
-            let useDirect = direct && n % 4096 == 0
-            if !useDirect && direct {
-                close(fd)
-                fd = iob_open(path, O_WRONLY | O_CLOEXEC, 0)
-                direct = false
-                guard fd >= 0 else { throw .runFailed("cannot reopen \(path): \(Errno.current)") }
+            var w: Int
+            if n % 4096 == 0 {
+                w = pwrite(fd, buffers.base, n, off_t(offset))
+            } else {
+                // O_DIRECT needs whole blocks; an odd tail goes through the page cache.
+                let tail = iob_open(path, O_WRONLY | O_CLOEXEC, 0)
+                w = tail >= 0 ? pwrite(tail, buffers.base, n, off_t(offset)) : -1
+                if tail >= 0 { fsync(tail); close(tail) }
             }
-            let w = pwrite(fd, buffers.base, n, off_t(offset))
             if w < 0 {
                 let err = errno
                 if err == EINTR { continue }
-                unlink(path)
+                if create { unlink(path) }
                 throw .runFailed("writing \(path) failed at offset \(offset): \(Errno(err)); free some space or lower --size")
             }
             offset += UInt64(w)

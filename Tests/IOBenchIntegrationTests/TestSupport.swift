@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+@testable import IOBenchKit
+
+/// A temporary directory on a real filesystem (the system temp dir, or $IOBENCH_TEST_DIR),
+/// removed when the test ends.
+final class ScratchDirectory {
+    let path: String
+    init() throws {
+        let base = ProcessInfo.processInfo.environment["IOBENCH_TEST_DIR"] ?? NSTemporaryDirectory()
+        path = (base.hasSuffix("/") ? base : base + "/") + "iobench-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> String { path + "/" + name }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The result of running the built `iobench` executable.
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum CLI {
+    /// The `iobench` binary next to the test bundle (SwiftPM builds both into one folder).
+    static var binary: String {
+        let dir = Bundle.main.bundleURL.path.hasSuffix(".xctest")
+            ? Bundle.main.bundleURL.deletingLastPathComponent().path
+            : Bundle.main.bundleURL.path
+        return dir + "/iobench"
+    }
+
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> CLIResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                         stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+func isRoot() -> Bool { getuid() == 0 }
+
+/// Runs a shell command, returning its exit status and combined output.
+@discardableResult
+func sh(_ command: String) -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    do { try p.run() } catch { return (127, "\(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
