@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Block size of each read, a multiple of the target's logical block size.", valueName: "size"))
     var bs: String = "4k"
 
+    @Option(name: .customLong("class"), help: ArgumentHelp("Path classes, comma-separated, each optionally with its own block size: simple, single-extent, multi-extent, unwritten, raw (e.g. simple:4k,single-extent:8k,multi-extent:8k). Positions are planned from the file's extent map (FIEMAP) so every read meets its class.", valueName: "list"))
+    var pathClasses: String?
+
     @Option(name: .long, help: ArgumentHelp("Reads in flight per job, comma-separated for several cases. Sync engines always use 1. Default: 1,32.", valueName: "list"))
     var iodepth: String?
 
@@ -98,19 +101,22 @@ struct RunCommand: ParsableCommand {
         let targetPath = try resolveTargetPath()
         let request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
         // Checks that need no target: before anything is created.
-        if let lbs = Target.probeLogicalBlockSize(path: targetPath), let s = specs.first, s.blockSize % lbs != 0 {
+        if let lbs = Target.probeLogicalBlockSize(path: targetPath), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
             throw IOBenchError.badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(targetPath) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
         }
         if engine != nil {
             for s in specs { try RunSession.preflight(s.engine) }
         }
         let target = try Target.open(request) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
-        for spec in specs { try CaseRunner.check(spec, against: target) }
+        let (plans, planFailures) = try planClasses(specs, target: target)
+        for (i, spec) in specs.enumerated() where plans[i]?.rawDevice == nil {
+            try CaseRunner.check(spec, against: target)
+        }
 
         let session = RunSession(target: target, arguments: CommandLine.arguments,
                                  showProgress: !noProgress && isatty(2) == 1)
         SignalStop.install(session.stop)
-        let result = session.run(specs, skipUnsupported: engine == nil)
+        let result = session.run(specs, skipUnsupported: engine == nil, plans: plans, planFailures: planFailures)
 
         if let output {
             try ResultWriter.writeJSON(result, to: output)
@@ -129,6 +135,39 @@ struct RunCommand: ParsableCommand {
         if !failed.isEmpty {
             // A failure the user can fix (a limit, a refused option) is bad input.
             throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
+        }
+    }
+
+    /// Plans every class once per block size. A class the file cannot serve is an error
+    /// naming why, since the user asked for it.
+    func planClasses(_ specs: [CaseSpec], target: Target) throws -> ([Int: ClassPlan], [Int: IOBenchError]) {
+        guard specs.contains(where: { $0.pathClass != nil }) else { return ([:], [:]) }
+        guard target.kind == .file else {
+            throw IOBenchError.badInput("--class needs a file on a filesystem (its extent map decides each read's class); \(target.path) is a block device")
+        }
+        let map = try ExtentMap.read(fd: target.fd, path: target.path)
+        var cache: [String: ClassPlan] = [:]
+        var plans: [Int: ClassPlan] = [:]
+        for (i, s) in specs.enumerated() {
+            guard let c = s.pathClass else { continue }
+            let key = "\(c.rawValue)/\(s.blockSize)"
+            if cache[key] == nil {
+                cache[key] = try ClassPlanner.plan(c, bs: s.blockSize, target: target, map: map)
+            }
+            plans[i] = cache[key]
+        }
+        return (plans, [:])
+    }
+
+    /// `simple,single-extent:8k` → [(simple, nil), (single-extent, 8192)].
+    static func parseClasses(_ text: String) throws -> [(PathClass, Int?)] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard let c = PathClass(rawValue: parts[0]) else {
+                throw IOBenchError.badInput("unknown class '\(parts[0])'; choose from \(PathClass.allCases.map(\.rawValue).joined(separator: ", ")), optionally with a block size, e.g. single-extent:8k")
+            }
+            let bs = try parts.count > 1 ? Int(Units.parseSize(parts[1], option: "class \(parts[0])")) : nil
+            return (c, bs)
         }
     }
 
@@ -189,13 +228,16 @@ struct RunCommand: ParsableCommand {
         options.submitBatch = submitBatch
         options.completeBatch = completeBatch
 
+        let classes: [(PathClass?, Int?)] = try pathClasses.map { try Self.parseClasses($0) } ?? [(nil, nil)]
         var specs: [CaseSpec] = []
         for e in engines {
             let engineDepths = e.isSynchronous ? [1] : depths
             for qd in engineDepths {
+              for (cls, classBS) in classes {
                 var s = CaseSpec(engine: e)
+                s.pathClass = cls
                 s.pattern = pattern
-                s.blockSize = Int(blockSize)
+                s.blockSize = classBS ?? Int(blockSize)
                 s.queueDepth = qd
                 s.jobs = numjobs
                 s.cpus = cpuList
@@ -213,6 +255,7 @@ struct RunCommand: ParsableCommand {
                 s.options = o
                 try s.validate()
                 specs.append(s)
+              }
             }
         }
         // Options the user named for engines that do not take them are a mistake to report.

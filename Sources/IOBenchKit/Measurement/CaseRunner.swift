@@ -8,13 +8,16 @@ public struct CaseRunner {
     public let target: Target
     public let spec: CaseSpec
     public let stop: ManagedAtomic<Bool>
+    /// The planned positions of the case's path class, if it has one.
+    public let classPlan: ClassPlan?
     /// Completed reads so far, per job, for a progress line.
     public let progress: [ManagedAtomic<UInt64>]
 
-    public init(target: Target, spec: CaseSpec, stop: ManagedAtomic<Bool>) {
+    public init(target: Target, spec: CaseSpec, stop: ManagedAtomic<Bool>, classPlan: ClassPlan? = nil) {
         self.target = target
         self.spec = spec
         self.stop = stop
+        self.classPlan = classPlan
         self.progress = (0 ..< spec.jobs).map { _ in ManagedAtomic<UInt64>(0) }
     }
 
@@ -66,13 +69,21 @@ public struct CaseRunner {
         do { buffers = try AlignedBuffers(count: spec.queueDepth, size: spec.blockSize) } catch {
             var o = JobOutcome(); o.failure = error; return o
         }
-        let setup = EngineSetup(fd: target.fd, blockSize: spec.blockSize, queueDepth: spec.queueDepth, buffers: buffers,
-                                options: spec.options, queue: target.queue, targetPath: target.path)
-        let blockCount = target.regionSize / UInt64(spec.blockSize)
+        let raw = classPlan?.rawDevice
+        let setup = EngineSetup(fd: raw?.fd ?? target.fd, blockSize: spec.blockSize, queueDepth: spec.queueDepth, buffers: buffers,
+                                options: spec.options, queue: raw?.queue ?? target.queue, targetPath: raw?.path ?? target.path)
+        let jobSeed = spec.seed &+ UInt64(job) &* 0x9E37_79B9
         // Sequential jobs start at evenly spread positions so they do not read the same blocks.
-        var offsets = OffsetGenerator(regionStart: 0, blockSize: UInt64(spec.blockSize), blockCount: blockCount,
-                                      pattern: spec.pattern, seed: spec.seed &+ UInt64(job) &* 0x9E37_79B9,
+        var offsets: OffsetGenerator
+        if let table = classPlan?.table {
+            offsets = OffsetGenerator(table: table, pattern: spec.pattern, seed: jobSeed,
+                                      startIndex: UInt64(table.count / spec.jobs * job))
+        } else {
+            let blockCount = target.regionSize / UInt64(spec.blockSize)
+            offsets = OffsetGenerator(regionStart: 0, blockSize: UInt64(spec.blockSize), blockCount: blockCount,
+                                      pattern: spec.pattern, seed: jobSeed,
                                       startBlock: blockCount / UInt64(spec.jobs) * UInt64(job))
+        }
         let runtimeSeconds = spec.runtimeNs.map { Int($0 / 1_000_000_000) + 2 } ?? 3600
         let plan = JobPlan(blockSize: spec.blockSize, queueDepth: spec.queueDepth,
                            submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,

@@ -63,10 +63,11 @@ public func runJobLoop<E: IOEngine>(
     let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: qd)
     let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
     let slotOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
+    let slotFileOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
     let timeline = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, plan.timelineCapacity))
     let batch = CompletionBatch(capacity: qd)
     defer {
-        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate()
+        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate(); slotFileOffsets.deallocate()
         timeline.deallocate(); batch.deallocate()
     }
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
@@ -107,6 +108,7 @@ public func runJobLoop<E: IOEngine>(
                 let slot = freeSlots[freeCount &- 1 &- i]
                 let offset = offsets.next()
                 slotOffsets[slot] = offset
+                slotFileOffsets[slot] = offsets.lastFileOffset
                 engine.prepare(slot: slot, offset: offset)
                 i &+= 1
             }
@@ -149,8 +151,8 @@ public func runJobLoop<E: IOEngine>(
                 }
                 if plan.verify {
                     verified &+= 1
-                    if !Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotOffsets[slot]) {
-                        if mismatches == 0 { out.firstMismatchOffset = slotOffsets[slot] }
+                    if !Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotFileOffsets[slot]) {
+                        if mismatches == 0 { out.firstMismatchOffset = slotFileOffsets[slot] }
                         mismatches &+= 1
                     }
                 }

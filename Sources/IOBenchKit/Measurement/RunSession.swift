@@ -38,7 +38,7 @@ public final class RunSession {
 
     /// Runs every case. With `skipUnsupported`, a case whose engine the machine lacks is
     /// recorded as skipped rather than attempted.
-    public func run(_ specs: [CaseSpec], skipUnsupported: Bool) -> RunResult {
+    public func run(_ specs: [CaseSpec], skipUnsupported: Bool, plans: [Int: ClassPlan] = [:], planFailures: [Int: IOBenchError] = [:]) -> RunResult {
         let started = ISO8601DateFormatter().string(from: Date())
         var results: [CaseResult] = []
         for (index, spec) in specs.enumerated() {
@@ -47,7 +47,13 @@ public final class RunSession {
                 results.append(CaseResult(spec: spec, status: .skipped, reason: why))
                 continue
             }
-            let runner = CaseRunner(target: target, spec: spec, stop: stop)
+            if let failure = planFailures[index] {
+                var r = CaseResult(spec: spec, status: skipUnsupported ? .skipped : .failed, reason: failure.description)
+                if !skipUnsupported { r.failureClass = failure.exitCode == 2 ? .badInput : .runFailed }
+                results.append(r)
+                continue
+            }
+            let runner = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plans[index])
             let outcomes = OutcomeSlots(count: 0)
             let done = ManagedAtomic<Bool>(false)
             let worker = Thread {
@@ -67,6 +73,7 @@ public final class RunSession {
             }
             if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 72) + "\r").data(using: .utf8)!) }
             var result = CaseResult(spec: spec, outcomes: outcomes.all)
+            result.plan = plans[index]?.summary
             if result.status == .failed, spec.engine == .ioUringPoll,
                outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
                 let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"

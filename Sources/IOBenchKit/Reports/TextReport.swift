@@ -43,6 +43,9 @@ public enum TextReport {
         }
         out += table(headers: headers, rows: rows)
 
+        let classSection = classComparison(r.cases)
+        if !classSection.isEmpty { out += "\n" + classSection }
+
         let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 }
         if !ran.isEmpty {
             out += "\n" + histograms(ran)
@@ -62,6 +65,57 @@ public enum TextReport {
         }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out
+    }
+
+    /// Path classes side by side per engine setting, with the difference from the simple
+    /// class: what each kernel path costs per read in latency and in CPU time.
+    static func classComparison(_ cases: [CaseResult]) -> String {
+        let classed = cases.filter { $0.config.pathClass != nil && $0.status != .skipped && $0.ios > 0 }
+        guard !classed.isEmpty else { return "" }
+        func groupKey(_ c: CaseResult) -> String {
+            var s = c.config
+            s.pathClass = nil
+            s.blockSize = 0
+            return CaseResult.makeID(s)
+        }
+        var order: [String] = []
+        var groups: [String: [CaseResult]] = [:]
+        for c in classed {
+            let k = groupKey(c)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(c)
+        }
+        var out = "path classes (Δ is the difference from the simple class of the same engine setting)\n"
+        let headers = ["engine", "class", "bs", "positions", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "mappings/read"]
+        var rows: [[String]] = []
+        func signed(_ v: Double, _ f: (Double) -> String) -> String { (v >= 0 ? "+" : "−") + f(abs(v)) }
+        for k in order {
+            let g = groups[k]!
+            let base = g.first { $0.config.pathClass == .simple }
+            for c in g {
+                guard let l = c.latency, let cpu = c.cpu else { continue }
+                let p50 = Double(l.value(at: 50) ?? 0), p99 = Double(l.value(at: 99) ?? 0)
+                var d50 = "", d99 = "", dcpu = ""
+                if let b = base, c.config.pathClass != .simple, let bl = b.latency, let bc = b.cpu {
+                    d50 = signed(p50 - Double(bl.value(at: 50) ?? 0)) { Fmt.latency($0) }
+                    d99 = signed(p99 - Double(bl.value(at: 99) ?? 0)) { Fmt.latency($0) }
+                    dcpu = signed((cpu.perIONs - bc.perIONs) / 1000) { String(format: "%.2f", $0) }
+                }
+                let setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
+                rows.append([setting, c.config.pathClass!.rawValue, Units.formatSize(UInt64(c.config.blockSize)),
+                             c.plan.map { "\($0.positions)" } ?? "", Fmt.latency(p50), d50, Fmt.latency(p99), d99,
+                             String(format: "%.2f", cpu.perIONs / 1000), dcpu, mappingsText(c)])
+            }
+        }
+        out += table(headers: headers, rows: rows)
+        for c in classed { if let w = c.plan?.warning { out += "note: \(c.label): \(w)\n" } }
+        return out
+    }
+
+    /// "promised N" until the kernel has been asked (see --verify-path).
+    static func mappingsText(_ c: CaseResult) -> String {
+        guard let plan = c.plan else { return "" }
+        return "promised \(plan.promisedMappingsPerRead)"
     }
 
     static func table(headers: [String], rows: [[String]]) -> String {

@@ -248,6 +248,8 @@ public struct CaseResult: Codable, Sendable {
     public var histogram: HistogramEncoding?
     public var jobs: [JobSummary] = []
     public var interrupted = false
+    /// The class plan: positions, what they promise (present when the case has a class).
+    public var plan: PlanSummary?
 
     public init(spec: CaseSpec, status: Status, reason: String? = nil) {
         id = CaseResult.makeID(spec)
@@ -265,6 +267,7 @@ public struct CaseResult: Codable, Sendable {
         if s.options.hipri { id += "-hipri" }
         if s.options.submitBatch != 1 { id += "-sb\(s.options.submitBatch)" }
         if s.options.completeBatch != 1 { id += "-cb\(s.options.completeBatch)" }
+        if let c = s.pathClass { id += "-\(c.rawValue)" }
         return id
     }
 
@@ -316,7 +319,7 @@ public struct CaseResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted
+        case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted, plan
         case failureClass = "failure_class"
         case elapsedNs = "elapsed_ns"
         case bytesPerSecond = "bytes_per_second"

@@ -16,11 +16,15 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     /// CPUs to pin jobs to, round-robin; empty for no pinning.
     public var cpus: [Int] = []
     public var verify = false
+    /// The path class every read meets, planned from the extent map; nil for plain
+    /// offsets over the whole region.
+    public var pathClass: PathClass?
 
     public init(engine: EngineKind) { self.engine = engine }
 
     enum CodingKeys: String, CodingKey {
         case engine, options, pattern, jobs, seed, cpus, verify
+        case pathClass = "class"
         case blockSize = "bs"
         case queueDepth = "iodepth"
         case runtimeNs = "runtime_ns"
@@ -33,6 +37,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         var s = "\(engine.rawValue) \(Units.formatSize(UInt64(blockSize))) QD\(queueDepth)"
         if jobs > 1 { s += " x\(jobs)" }
         if pattern == .sequential { s += " seq" }
+        if let pathClass { s += " \(pathClass.rawValue)" }
         return s
     }
 

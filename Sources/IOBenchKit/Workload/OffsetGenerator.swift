@@ -43,14 +43,33 @@ public enum AccessPattern: String, Codable, Sendable, CaseIterable {
 }
 
 /// The byte offsets one job reads: `blockCount` aligned blocks of `blockSize` starting at
-/// `regionStart`, picked uniformly at random or in order (wrapping at the end).
-public struct OffsetGenerator: Sendable {
+/// `regionStart`, or the positions of a planned table (a path class), picked uniformly
+/// at random or in order (wrapping at the end).
+public struct OffsetGenerator: @unchecked Sendable {
     public let regionStart: UInt64
     public let blockSize: UInt64
     public let blockCount: UInt64
     public let pattern: AccessPattern
     @usableFromInline var rng: Xoshiro256StarStar
     @usableFromInline var cursor: UInt64 = 0
+    @usableFromInline let table: UnsafePointer<UInt64>?
+    @usableFromInline let fileTable: UnsafePointer<UInt64>?
+    /// The file offset whose data the last offset returns (differs for raw reads).
+    @usableFromInline var _lastFileOffset: UInt64 = 0
+    public var lastFileOffset: UInt64 { _lastFileOffset }
+
+    /// Positions from a planned table, shared read-only between jobs.
+    public init(table: OffsetTable, pattern: AccessPattern, seed: UInt64, startIndex: UInt64 = 0) {
+        precondition(table.count > 0)
+        regionStart = 0
+        blockSize = 0
+        blockCount = UInt64(table.count)
+        self.pattern = pattern
+        rng = Xoshiro256StarStar(seed: seed)
+        cursor = startIndex % blockCount
+        self.table = UnsafePointer(table.ioOffsets.baseAddress!)
+        self.fileTable = table.fileOffsets.map { UnsafePointer($0.baseAddress!) }
+    }
 
     public init(regionStart: UInt64, blockSize: UInt64, blockCount: UInt64, pattern: AccessPattern, seed: UInt64, startBlock: UInt64 = 0) {
         precondition(blockCount > 0 && blockSize > 0)
@@ -60,10 +79,32 @@ public struct OffsetGenerator: Sendable {
         self.pattern = pattern
         self.rng = Xoshiro256StarStar(seed: seed)
         self.cursor = startBlock % blockCount
+        self.table = nil
+        self.fileTable = nil
     }
 
     @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
+        if let table {
+            let i: Int
+            switch pattern {
+            case .random:
+                i = Int(truncatingIfNeeded: rng.uniform(below: blockCount))
+            case .sequential:
+                i = Int(truncatingIfNeeded: cursor)
+                cursor &+= 1
+                if cursor == blockCount { cursor = 0 }
+            }
+            _lastFileOffset = fileTable?[i] ?? table[i]
+            return table[i]
+        }
+        let o = arithmeticNext()
+        _lastFileOffset = o
+        return o
+    }
+
+    @inlinable @inline(__always)
+    mutating func arithmeticNext() -> UInt64 {
         switch pattern {
         case .random:
             return regionStart &+ rng.uniform(below: blockCount) &* blockSize
