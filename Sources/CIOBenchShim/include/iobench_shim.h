@@ -156,6 +156,58 @@ static inline int iob_blk_size_bytes(int fd, uint64_t *out) {
     return ioctl(fd, BLKGETSIZE64, out) ? -errno : 0;
 }
 
+/// One FIEMAP call: maps [start, start+length) into `out` (capacity `max`), with
+/// FIEMAP_FLAG_SYNC so delayed allocations are resolved first. Returns the number of
+/// extents mapped, or -errno.
+static inline int iob_fiemap(int fd, uint64_t start, uint64_t length, uint32_t flags,
+                             struct fiemap_extent *out, uint32_t max) {
+    size_t sz = sizeof(struct fiemap) + (size_t)max * sizeof(struct fiemap_extent);
+    struct fiemap *fm = (struct fiemap *)calloc(1, sz);
+    if (!fm) return -ENOMEM;
+    fm->fm_start = start;
+    fm->fm_length = length;
+    fm->fm_flags = flags;
+    fm->fm_extent_count = max;
+    int rc = ioctl(fd, FS_IOC_FIEMAP, fm);
+    if (rc) { rc = -errno; free(fm); return rc; }
+    uint32_t n = fm->fm_mapped_extents;
+    memcpy(out, fm->fm_extents, (size_t)n * sizeof(struct fiemap_extent));
+    free(fm);
+    return (int)n;
+}
+
+static const uint32_t IOB_FIEMAP_FLAG_SYNC = FIEMAP_FLAG_SYNC;
+
+/// ext4's EXT4_IOC_MOVE_EXT: exchange `len` blocks of `orig_fd` at `orig_start` with the
+/// donor's blocks at `donor_start` (both in filesystem blocks). Returns 0 or -errno;
+/// `moved` receives the blocks moved.
+struct iob_move_extent {
+    uint32_t reserved;
+    uint32_t donor_fd;
+    uint64_t orig_start;
+    uint64_t donor_start;
+    uint64_t len;
+    uint64_t moved_len;
+};
+#define IOB_EXT4_IOC_MOVE_EXT _IOWR('f', 15, struct iob_move_extent)
+static inline int iob_ext4_move_ext(int orig_fd, int donor_fd, uint64_t orig_start,
+                                    uint64_t donor_start, uint64_t len, uint64_t *moved) {
+    struct iob_move_extent me = { 0, (uint32_t)donor_fd, orig_start, donor_start, len, 0 };
+    int rc = ioctl(orig_fd, IOB_EXT4_IOC_MOVE_EXT, &me);
+    *moved = me.moved_len;
+    return rc ? -errno : 0;
+}
+
+/// XFS (and ext4) extent-size hint: FS_IOC_FSGETXATTR / FS_IOC_FSSETXATTR with
+/// FS_XFLAG_EXTSIZE. Returns 0 or -errno.
+static inline int iob_set_extsize_hint(int fd, uint32_t bytes) {
+    struct fsxattr fa;
+    if (ioctl(fd, FS_IOC_FSGETXATTR, &fa)) return -errno;
+    fa.fsx_xflags |= FS_XFLAG_EXTSIZE;
+    fa.fsx_extsize = bytes;
+    return ioctl(fd, FS_IOC_FSSETXATTR, &fa) ? -errno : 0;
+}
+
 // ---- zlib (HdrHistogram V2 compressed encoding) ------------------------------
 
 static inline unsigned long iob_zlib_bound(unsigned long n) { return compressBound(n); }
