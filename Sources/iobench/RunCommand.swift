@@ -45,14 +45,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Region to read, from offset 0. Default: the whole target; 1g for a new file.", valueName: "size"))
     var size: String?
 
-    @Option(name: .long, help: ArgumentHelp("Measured time per case, after the ramp.", valueName: "duration"))
-    var runtime: String = "3s"
+    @Option(name: .long, help: ArgumentHelp("Measured time per case, after the ramp. Default: 3s (1500ms in the default suite).", valueName: "duration"))
+    var runtime: String?
 
     @Option(name: .customLong("number-ios"), help: ArgumentHelp("Measure this many reads per job instead of a fixed --runtime.", valueName: "n"))
     var numberIOs: UInt64?
 
-    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case, run but excluded from the results.", valueName: "duration"))
-    var rampTime: String = "500ms"
+    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case, run but excluded from the results. Default: 500ms (300ms in the default suite).", valueName: "duration"))
+    var rampTime: String?
 
     @Option(name: .long, help: ArgumentHelp("Seed of the offset generator; the same seed gives the same offsets.", valueName: "n"))
     var seed: UInt64 = 0x10BE_4C11
@@ -93,6 +93,10 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
+    /// No engine, class or target named: compare the engines on the scratch file, then
+    /// the path classes on a fragmented scratch file.
+    var isDefaultSuite: Bool { engine == nil && pathClasses == nil && target == nil }
+
     func run() throws {
         guard format == "text" || format == "json" else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
@@ -107,16 +111,20 @@ struct RunCommand: ParsableCommand {
         if engine != nil {
             for s in specs { try RunSession.preflight(s.engine) }
         }
-        let target = try Target.open(request) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
-        let (plans, planFailures) = try planClasses(specs, target: target)
+        let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        let target = try Target.open(request, log: log)
+        let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
         for (i, spec) in specs.enumerated() where plans[i]?.rawDevice == nil {
             try CaseRunner.check(spec, against: target)
         }
+        var batches = [CaseBatch(target: target, specs: specs, plans: plans)]
+        if isDefaultSuite {
+            batches.append(try classSuiteBatch(scratchDirectory: Target.parentDirectory(of: targetPath), log: log))
+        }
 
-        let session = RunSession(target: target, arguments: CommandLine.arguments,
-                                 showProgress: !noProgress && isatty(2) == 1)
+        let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1)
         SignalStop.install(session.stop)
-        let result = session.run(specs, skipUnsupported: engine == nil, plans: plans, planFailures: planFailures)
+        let result = session.run(batches, skipUnsupported: engine == nil)
 
         if let output {
             try ResultWriter.writeJSON(result, to: output)
@@ -138,25 +146,67 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// The class half of the default suite: per engine, simple 4k, single-extent 8k,
+    /// multi-extent 8k and raw 4k on `iobench-fragmented.dat` (16 KiB extents: 8191 boundaries in 128 MiB), prepared
+    /// once and reused. Whatever cannot run here is listed as skipped with the reason.
+    func classSuiteBatch(scratchDirectory: String, log: (String) -> Void) throws -> CaseBatch {
+        let path = (scratchDirectory.hasSuffix("/") ? scratchDirectory : scratchDirectory + "/") + "iobench-fragmented.dat"
+        let layout = Layout.fragmented(extentBytes: 16 << 10)
+        let suiteSize: UInt64 = 128 << 20
+        var specs: [CaseSpec] = []
+        for (e, qd) in [(EngineKind.psync, 1), (.pvsync2, 1), (.libaio, 32), (.ioUring, 32), (.ioUringPoll, 32)] {
+            for (c, bs) in [(PathClass.simple, 4096), (.singleExtent, 8192), (.multiExtent, 8192), (.raw, 4096)] {
+                var s = try baseSpec(engine: e, queueDepth: qd, blockSize: bs)
+                s.pathClass = c
+                specs.append(s)
+            }
+        }
+        let fragmented: Target
+        do {
+            if !FileManager.default.fileExists(atPath: path) {
+                log("iobench: preparing \(path) (\(Units.formatSize(suiteSize)), \(layout)) for the path-class comparison")
+                _ = try LayoutBuilder.prepare(path: path, size: suiteSize, layout: layout, force: false, log: log)
+            }
+            fragmented = try Target.open(TargetRequest(path: path, createIfMissing: false))
+            guard fragmented.isStamped else {
+                throw IOBenchError.badInput("\(path) exists but was not written by iobench; remove it or use another --dir")
+            }
+        } catch let error as IOBenchError {
+            // No fragmented file here (tmpfs has no extents, no space...): every class case is skipped with the reason.
+            let failures = Dictionary(uniqueKeysWithValues: specs.indices.map { ($0, error) })
+            return CaseBatch(target: try Target.open(TargetRequest(path: try resolveTargetPath())), specs: specs, planFailures: failures)
+        }
+        let (plans, failures) = try planClasses(specs, target: fragmented, skipFailures: true)
+        return CaseBatch(target: fragmented, specs: specs, plans: plans, planFailures: failures)
+    }
+
     /// Plans every class once per block size. A class the file cannot serve is an error
     /// naming why, since the user asked for it.
-    func planClasses(_ specs: [CaseSpec], target: Target) throws -> ([Int: ClassPlan], [Int: IOBenchError]) {
+    func planClasses(_ specs: [CaseSpec], target: Target, skipFailures: Bool) throws -> ([Int: ClassPlan], [Int: IOBenchError]) {
         guard specs.contains(where: { $0.pathClass != nil }) else { return ([:], [:]) }
         guard target.kind == .file else {
             throw IOBenchError.badInput("--class needs a file on a filesystem (its extent map decides each read's class); \(target.path) is a block device")
         }
         let map = try ExtentMap.read(fd: target.fd, path: target.path)
-        var cache: [String: ClassPlan] = [:]
+        var cache: [String: Result<ClassPlan, IOBenchError>] = [:]
         var plans: [Int: ClassPlan] = [:]
+        var failures: [Int: IOBenchError] = [:]
         for (i, s) in specs.enumerated() {
             guard let c = s.pathClass else { continue }
             let key = "\(c.rawValue)/\(s.blockSize)"
             if cache[key] == nil {
-                cache[key] = try ClassPlanner.plan(c, bs: s.blockSize, target: target, map: map)
+                do { cache[key] = .success(try ClassPlanner.plan(c, bs: s.blockSize, target: target, map: map)) } catch {
+                    cache[key] = .failure(error)
+                }
             }
-            plans[i] = cache[key]
+            switch cache[key]! {
+            case .success(let p): plans[i] = p
+            case .failure(let e):
+                if !skipFailures { throw e }
+                failures[i] = e
+            }
         }
-        return (plans, [:])
+        return (plans, failures)
     }
 
     /// `simple,single-extent:8k` → [(simple, nil), (single-extent, 8192)].
@@ -169,6 +219,44 @@ struct RunCommand: ParsableCommand {
             let bs = try parts.count > 1 ? Int(Units.parseSize(parts[1], option: "class \(parts[0])")) : nil
             return (c, bs)
         }
+    }
+
+    func runtimeNanoseconds() throws -> UInt64 {
+        try Units.parseDuration(runtime ?? (isDefaultSuite ? "1500ms" : "3s"), option: "runtime")
+    }
+
+    func rampNanoseconds() throws -> UInt64 {
+        try Units.parseDuration(rampTime ?? (isDefaultSuite ? "300ms" : "500ms"), option: "ramp-time")
+    }
+
+    func cpuNumbers() throws -> [Int] {
+        try cpus.map { list in
+            try list.split(separator: ",").map { c in
+                guard let v = Int(c.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+                    throw IOBenchError.badInput("--cpus '\(list)' is not a list of CPU numbers; write e.g. --cpus 0,1")
+                }
+                return v
+            }
+        } ?? []
+    }
+
+    /// A spec with the run's shared settings (jobs, CPUs, seed, timing, verify).
+    func baseSpec(engine e: EngineKind, queueDepth: Int, blockSize: Int) throws -> CaseSpec {
+        var s = CaseSpec(engine: e)
+        s.queueDepth = queueDepth
+        s.blockSize = blockSize
+        s.jobs = numjobs
+        s.seed = seed
+        s.rampNs = try rampNanoseconds()
+        s.runtimeNs = numberIOs == nil ? try runtimeNanoseconds() : nil
+        s.ioLimit = numberIOs
+        s.verify = verify
+        s.cpus = try cpuNumbers()
+        guard let p = AccessPattern(rawValue: rw) else {
+            throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")
+        }
+        s.pattern = p
+        return s
     }
 
     func resolveTargetPath() throws -> String {
@@ -210,16 +298,9 @@ struct RunCommand: ParsableCommand {
         guard blockSize > 0, blockSize <= 64 << 20 else {
             throw IOBenchError.badInput("--bs \(bs) is out of range; use 512 bytes to 64m")
         }
-        let runtimeNs = try Units.parseDuration(runtime, option: "runtime")
-        let rampNs = try Units.parseDuration(rampTime, option: "ramp-time")
-        let cpuList: [Int] = try cpus.map { list in
-            try list.split(separator: ",").map { c in
-                guard let v = Int(c.trimmingCharacters(in: .whitespaces)), v >= 0 else {
-                    throw IOBenchError.badInput("--cpus '\(list)' is not a list of CPU numbers; write e.g. --cpus 0,1")
-                }
-                return v
-            }
-        } ?? []
+        let runtimeNs = try runtimeNanoseconds()
+        let rampNs = try rampNanoseconds()
+        let cpuList = try cpuNumbers()
         var options = EngineOptions()
         options.hipri = hipri
         options.fixedBuffers = fixedBuffers

@@ -2,17 +2,34 @@ import Atomics
 import Foundation
 import Glibc
 
-/// Runs a list of cases over one target, one case at a time, and gathers the result.
-/// Cases the machine cannot run are recorded as skipped with the reason (in the default
-/// suite) or fail the run (when the user asked for exactly that case).
+/// One group of cases over one target (with its class plans, if any).
+public struct CaseBatch {
+    public var target: Target
+    public var specs: [CaseSpec]
+    /// Class plans by index into `specs`.
+    public var plans: [Int: ClassPlan] = [:]
+    /// Cases that could not be planned, by index, with the reason.
+    public var planFailures: [Int: IOBenchError] = [:]
+
+    public init(target: Target, specs: [CaseSpec], plans: [Int: ClassPlan] = [:], planFailures: [Int: IOBenchError] = [:]) {
+        self.target = target
+        self.specs = specs
+        self.plans = plans
+        self.planFailures = planFailures
+    }
+}
+
+/// Runs cases one at a time and gathers the result. Cases the machine cannot run are
+/// recorded as skipped with the reason (in the default suite) or fail the run (when the
+/// user asked for exactly that case).
 public final class RunSession {
-    public let target: Target
     public let stop = ManagedAtomic<Bool>(false)
     public var showProgress: Bool
     public var arguments: [String]
+    /// An optional hook run after each case (the kernel path check uses it).
+    public var afterCase: ((inout CaseResult, CaseSpec, Target, ClassPlan?) -> Void)?
 
-    public init(target: Target, arguments: [String], showProgress: Bool) {
-        self.target = target
+    public init(arguments: [String], showProgress: Bool) {
         self.arguments = arguments
         self.showProgress = showProgress
     }
@@ -26,68 +43,89 @@ public final class RunSession {
     }
 
     /// Why this engine cannot run on this machine and target, or nil.
-    public func unsupportedReason(_ engine: EngineKind) -> String? {
+    public static func unsupportedReason(_ engine: EngineKind, target: Target, plan: ClassPlan?) -> String? {
         if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
             return "io_uring is disabled (sysctl kernel.io_uring_disabled=2)"
         }
         if engine == .ioUringPoll {
+            if let raw = plan?.rawDevice {
+                return IoUringPollEngine.unsupportedReason(queue: raw.queue, targetPath: raw.path)
+            }
             return IoUringPollEngine.unsupportedReason(queue: target.queue, targetPath: target.path)
         }
         return nil
     }
 
-    /// Runs every case. With `skipUnsupported`, a case whose engine the machine lacks is
-    /// recorded as skipped rather than attempted.
-    public func run(_ specs: [CaseSpec], skipUnsupported: Bool, plans: [Int: ClassPlan] = [:], planFailures: [Int: IOBenchError] = [:]) -> RunResult {
+    /// Runs every case of every batch. With `skipUnsupported`, a case the machine cannot
+    /// run is recorded as skipped rather than attempted.
+    public func run(_ batches: [CaseBatch], skipUnsupported: Bool) -> RunResult {
         let started = ISO8601DateFormatter().string(from: Date())
+        let total = batches.reduce(0) { $0 + $1.specs.count }
+        var done = 0
         var results: [CaseResult] = []
-        for (index, spec) in specs.enumerated() {
-            if stop.load(ordering: .relaxed) { break }
-            if skipUnsupported, let why = unsupportedReason(spec.engine) {
-                results.append(CaseResult(spec: spec, status: .skipped, reason: why))
-                continue
+        for batch in batches {
+            for (index, spec) in batch.specs.enumerated() {
+                done += 1
+                if stop.load(ordering: .relaxed) { break }
+                var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
+                if batches.count > 1 { result.targetPath = batch.target.path }
+                results.append(result)
             }
-            if let failure = planFailures[index] {
-                var r = CaseResult(spec: spec, status: skipUnsupported ? .skipped : .failed, reason: failure.description)
-                if !skipUnsupported { r.failureClass = failure.exitCode == 2 ? .badInput : .runFailed }
-                results.append(r)
-                continue
-            }
-            let runner = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plans[index])
-            let outcomes = OutcomeSlots(count: 0)
-            let done = ManagedAtomic<Bool>(false)
-            let worker = Thread {
-                outcomes.setAll(runner.run())
-                done.store(true, ordering: .releasing)
-            }
-            worker.start()
-            let caseStart = monotonicNanoseconds()
-            while !done.load(ordering: .acquiring) {
-                usleep(100_000)
-                if showProgress {
-                    let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
-                    let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
-                    let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", index + 1, specs.count, spec.label, secs, Fmt.count(Double(n)))
-                    FileHandle.standardError.write(line.padding(toLength: 72, withPad: " ", startingAt: 0).data(using: .utf8)!)
-                }
-            }
-            if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 72) + "\r").data(using: .utf8)!) }
-            var result = CaseResult(spec: spec, outcomes: outcomes.all)
-            result.plan = plans[index]?.summary
-            if result.status == .failed, spec.engine == .ioUringPoll,
-               outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
-                let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"
-                if skipUnsupported {
-                    result = CaseResult(spec: spec, status: .skipped, reason: why)
-                } else {
-                    result.reason = why + "; use --engine io_uring, or a device with io_poll=1"
-                }
-            }
-            results.append(result)
         }
-        var r = RunResult(startedAt: started, environment: .current(), target: TargetInfo(target),
+        guard let first = batches.first else {
+            return RunResult(startedAt: started, environment: .current(), target: nil, arguments: arguments, cases: [])
+        }
+        var r = RunResult(startedAt: started, environment: .current(), target: TargetInfo(first.target),
                           arguments: arguments, cases: results)
+        if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target) } }
         r.interrupted = stop.load(ordering: .relaxed) || results.contains { $0.interrupted }
         return r
+    }
+
+    func runCase(_ spec: CaseSpec, index: Int, in batch: CaseBatch, skipUnsupported: Bool, position: Int, total: Int) -> CaseResult {
+        let target = batch.target
+        if let failure = batch.planFailures[index] {
+            var r = CaseResult(spec: spec, status: skipUnsupported ? .skipped : .failed, reason: failure.description)
+            if !skipUnsupported { r.failureClass = failure.exitCode == 2 ? .badInput : .runFailed }
+            return r
+        }
+        let plan = batch.plans[index]
+        if skipUnsupported, let why = Self.unsupportedReason(spec.engine, target: target, plan: plan) {
+            return CaseResult(spec: spec, status: .skipped, reason: why)
+        }
+        let runner = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plan)
+        let outcomes = OutcomeSlots(count: 0)
+        let finished = ManagedAtomic<Bool>(false)
+        let worker = Thread {
+            outcomes.setAll(runner.run())
+            finished.store(true, ordering: .releasing)
+        }
+        worker.start()
+        let caseStart = monotonicNanoseconds()
+        while !finished.load(ordering: .acquiring) {
+            usleep(50_000)
+            if showProgress {
+                let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
+                let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
+                let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", position, total, spec.label, secs, Fmt.count(Double(n)))
+                FileHandle.standardError.write(line.padding(toLength: 78, withPad: " ", startingAt: 0).data(using: .utf8)!)
+            }
+        }
+        if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 78) + "\r").data(using: .utf8)!) }
+        var result = CaseResult(spec: spec, outcomes: outcomes.all)
+        result.plan = plan?.summary
+        if result.status == .failed, spec.engine == .ioUringPoll,
+           outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
+            let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"
+            if skipUnsupported {
+                result = CaseResult(spec: spec, status: .skipped, reason: why)
+            } else {
+                result.reason = why + "; use --engine io_uring, or a device with io_poll=1"
+            }
+        }
+        if result.status == .ok, let hook = afterCase {
+            hook(&result, spec, target, plan)
+        }
+        return result
     }
 }

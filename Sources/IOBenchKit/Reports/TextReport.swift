@@ -5,7 +5,16 @@ import Foundation
 public enum TextReport {
     public static func render(_ r: RunResult) -> String {
         var out = ""
-        let t = r.target
+        out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
+        for t in r.targets ?? (r.target.map { [$0] } ?? []) {
+            out += "target " + describe(t) + "\n"
+        }
+        out += "\n"
+        out += body(r)
+        return out
+    }
+
+    static func describe(_ t: TargetInfo) -> String {
         var where_ = "\(t.path)"
         var details: [String] = []
         if let fs = t.filesystem { details.append(fs) }
@@ -17,8 +26,11 @@ public enum TextReport {
             details.append("no block device")
         }
         if !details.isEmpty { where_ += " (" + details.joined(separator: ", ") + ")" }
-        out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
-        out += "target \(where_), region \(Units.formatSize(t.regionBytes))\n\n"
+        return where_ + ", region \(Units.formatSize(t.regionBytes))"
+    }
+
+    static func body(_ r: RunResult) -> String {
+        var out = ""
 
         let headers = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
         var rows: [[String]] = []
@@ -53,8 +65,18 @@ public enum TextReport {
         let problems = r.cases.filter { $0.status != .ok }
         if !problems.isEmpty {
             out += "\n"
+            // One line per distinct reason, naming every case it applies to.
+            var order: [String] = []
+            var byReason: [String: [CaseResult]] = [:]
             for c in problems {
-                out += "\(c.status == .skipped ? "skipped" : "FAILED "): \(c.label): \(c.reason ?? "no reason recorded")\n"
+                let key = (c.status == .skipped ? "skipped" : "FAILED ") + "\u{0}" + (c.reason ?? "no reason recorded")
+                if byReason[key] == nil { order.append(key) }
+                byReason[key, default: []].append(c)
+            }
+            for key in order {
+                let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+                let labels = byReason[key]!.map(\.label).joined(separator: ", ")
+                out += "\(parts[0]): \(labels): \(parts.count > 1 ? parts[1] : "")\n"
             }
         }
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {

@@ -13,12 +13,16 @@ public struct RunResult: Codable, Sendable {
     public var startedAt: String
     public var interrupted = false
     public var environment: EnvironmentInfo
-    public var target: TargetInfo
+    /// The (first) target read. Nil only for a run that had no target.
+    public var target: TargetInfo?
+    /// Every target, when the run read more than one (the default suite reads the scratch
+    /// file and a fragmented one); each case then names its own in `target_path`.
+    public var targets: [TargetInfo]?
     /// The command line as given.
     public var arguments: [String]
     public var cases: [CaseResult]
 
-    public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo, arguments: [String], cases: [CaseResult]) {
+    public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
         self.environment = environment
         self.target = target
@@ -27,7 +31,7 @@ public struct RunResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, interrupted, environment, target, arguments, cases
+        case schema, tool, interrupted, environment, target, targets, arguments, cases
         case schemaVersion = "schema_version"
         case startedAt = "started_at"
     }
@@ -250,6 +254,8 @@ public struct CaseResult: Codable, Sendable {
     public var interrupted = false
     /// The class plan: positions, what they promise (present when the case has a class).
     public var plan: PlanSummary?
+    /// The file or device this case read, when the run read more than one target.
+    public var targetPath: String?
 
     public init(spec: CaseSpec, status: Status, reason: String? = nil) {
         id = CaseResult.makeID(spec)
@@ -322,6 +328,7 @@ public struct CaseResult: Codable, Sendable {
         case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted, plan
         case failureClass = "failure_class"
         case elapsedNs = "elapsed_ns"
+        case targetPath = "target_path"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
     }
