@@ -114,8 +114,13 @@ struct RunCommand: ParsableCommand {
         let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
         let target = try Target.open(request, log: log)
         let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
-        for (i, spec) in specs.enumerated() where plans[i]?.rawDevice == nil {
-            try CaseRunner.check(spec, against: target)
+        for (i, spec) in specs.enumerated() {
+            if plans[i]?.rawDevice == nil {
+                try CaseRunner.check(spec, against: target)
+            } else if spec.verify && !target.isStamped {
+                // Raw reads are checked against the file's stamp at their file offsets.
+                throw IOBenchError.badInput("--verify needs a target iobench wrote (its data is stamped with offsets); \(target.path) was not written by iobench")
+            }
         }
         var batches = [CaseBatch(target: target, specs: specs, plans: plans)]
         if isDefaultSuite {
@@ -279,6 +284,7 @@ struct RunCommand: ParsableCommand {
                 return e
             }
         }
+        engines = engines.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         var depths = [1, 32]
         if let iodepth {
             depths = try iodepth.split(separator: ",", omittingEmptySubsequences: false).map { d in
@@ -290,6 +296,7 @@ struct RunCommand: ParsableCommand {
                 }
                 return v
             }
+            depths = depths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
         guard let pattern = AccessPattern(rawValue: rw) else {
             throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")

@@ -88,7 +88,8 @@ public struct CaseRunner {
         let plan = JobPlan(blockSize: spec.blockSize, queueDepth: spec.queueDepth,
                            submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,
                            runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
-                           verify: spec.verify, timelineCapacity: min(runtimeSeconds, 86_400))
+                           verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
+                           timelineCapacity: min(runtimeSeconds, 86_400))
         do {
             switch spec.engine {
             case .psync:

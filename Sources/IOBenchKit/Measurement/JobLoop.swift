@@ -14,6 +14,8 @@ public struct JobPlan: Sendable {
     public var rampNs: UInt64
     /// Check every read's contents against iobench's stamp.
     public var verify: Bool
+    /// With `verify`: the reads must return zeros (unwritten extents) instead of the stamp.
+    public var verifyZeros = false
     /// Seconds of timeline to keep (one IOPS value per second).
     public var timelineCapacity: Int
 }
@@ -145,13 +147,17 @@ public func runJobLoop<E: IOEngine>(
             let slot = Int(truncatingIfNeeded: batch.slots[j])
             let res = batch.results[j]
             if res == bs {
-                if measuring {
+                // Reads submitted during the ramp are not measured, even if they complete after it.
+                if measuring && submitTimes[slot] >= measureStart {
                     hist.record(now &- submitTimes[slot])
                     recorded &+= 1
                 }
                 if plan.verify {
                     verified &+= 1
-                    if !Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotFileOffsets[slot]) {
+                    let ok = plan.verifyZeros
+                        ? Stamp.isZero(buffers.buffer(slot), count: plan.blockSize)
+                        : Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotFileOffsets[slot])
+                    if !ok {
                         if mismatches == 0 { out.firstMismatchOffset = slotFileOffsets[slot] }
                         mismatches &+= 1
                     }

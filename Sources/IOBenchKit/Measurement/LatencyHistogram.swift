@@ -48,5 +48,7 @@ public struct LatencyHistogram: Sendable {
     public func value(atPercentile p: Double) -> UInt64 { count == 0 ? 0 : histogram.valueAtPercentile(p) }
 
     public var min: UInt64 { count == 0 ? 0 : histogram.min }
-    public var max: UInt64 { count == 0 ? 0 : histogram.max }
+    /// The exact largest value recorded (not its bucket's upper edge), so that no
+    /// percentile ever exceeds it.
+    public var max: UInt64 { count == 0 ? 0 : histogram.maxRecorded }
 }

@@ -247,8 +247,11 @@ public struct CaseResult: Codable, Sendable {
     public var latency: LatencySummary?
     public var cpu: CPUSummary?
     public var errors = ErrorSummary()
-    /// Completed reads in each second of the measured phase, summed over jobs.
+    /// Completed reads in each whole second of the measured phase, summed over jobs
+    /// (the last, partial second is not included).
     public var timelineIOPS: [UInt64] = []
+    /// True when the run outlasted the timeline's capacity and later seconds are missing.
+    public var timelineTruncated = false
     public var histogram: HistogramEncoding?
     public var jobs: [JobSummary] = []
     public var interrupted = false
@@ -299,9 +302,11 @@ public struct CaseResult: Codable, Sendable {
                 if s < timelineIOPS.count { timelineIOPS[s] += n } else { timelineIOPS.append(n) }
             }
             interrupted = interrupted || o.interrupted
+            timelineTruncated = timelineTruncated || o.timelineTruncated
             var je = ErrorSummary()
             je.ioErrors = o.errors; je.shortReads = o.shortReads; je.firstError = o.firstError ?? o.failure?.description
             je.verifiedReads = o.verifiedReads; je.verifyMismatches = o.verifyMismatches
+            je.firstMismatchOffset = o.firstMismatchOffset
             jobs.append(JobSummary(job: i, ios: o.ios, elapsedNs: o.elapsedNs, iops: jobIOPS,
                                    cpu: CPUSummary(o.usage, ios: o.ios), errors: je))
         }
@@ -331,6 +336,7 @@ public struct CaseResult: Codable, Sendable {
         case targetPath = "target_path"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
+        case timelineTruncated = "timeline_truncated"
     }
 }
 

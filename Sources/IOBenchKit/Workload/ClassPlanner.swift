@@ -199,6 +199,13 @@ public enum ClassPlanner {
     public static func plan(_ cls: PathClass, bs: Int, target: Target, map: ExtentMap) throws(IOBenchError) -> ClassPlan {
         let fsBlock = filesystemBlockSize(fd: target.fd)
         var all = try candidates(cls, bs: bs, fsBlock: fsBlock, map: map)
+        // --size limits the region read, classes included.
+        if target.regionSize < map.fileSize {
+            all.removeAll { $0 + UInt64(bs) > target.regionSize }
+            if all.isEmpty {
+                throw .badInput("no \(cls.rawValue) read of \(Units.formatSize(UInt64(bs))) lies within the first \(Units.formatSize(target.regionSize)) (--size); raise --size or omit it")
+            }
+        }
         let found = all.count
         if all.count > maxPositions {
             let stride = Double(all.count) / Double(maxPositions)
@@ -214,6 +221,9 @@ public enum ClassPlanner {
             return ClassPlan(summary: summary, table: OffsetTable(ioOffsets: all))
         }
         let device = try openRawDevice(for: target)
+        if let lbs = device.queue?.logicalBlockSize, bs % lbs != 0 {
+            throw .badInput("--bs \(bs) is not a multiple of \(device.path)'s logical block size (\(lbs) bytes); use a multiple of \(lbs)")
+        }
         var physical: [UInt64] = []
         physical.reserveCapacity(all.count)
         for o in all {

@@ -28,4 +28,14 @@ public enum Stamp {
         }
         return true
     }
+
+    /// True when every byte is zero (what an unwritten extent reads as).
+    @inline(__always)
+    public static func isZero(_ buffer: UnsafeRawPointer, count: Int) -> Bool {
+        let words = buffer.assumingMemoryBound(to: UInt64.self)
+        var acc: UInt64 = 0
+        var i = 0
+        while i < count / 8 { acc |= words[i]; i &+= 1 }
+        return acc == 0
+    }
 }
