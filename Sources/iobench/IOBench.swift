@@ -16,7 +16,7 @@ struct IOBench: ParsableCommand {
         what to fix), 3 the run failed (I/O errors, an engine the kernel refused).
         """,
         version: IOBenchVersion.string,
-        subcommands: [RunCommand.self],
+        subcommands: [RunCommand.self, PrepareCommand.self, InspectCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -1,0 +1,29 @@
+// GNU-only calls of the layout builder, exposed through include/iobench_layout_shim.h.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+#include "iobench_layout_shim.h"
+
+const int IOB_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
+
+int iob_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
+    int rc;
+    do {
+        rc = fallocate(fd, mode, (off_t)offset, (off_t)length);
+    } while (rc != 0 && errno == EINTR);
+    return rc ? -errno : 0;
+}
+
+int iob_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0) ? -errno : 0;
+}
+
+ssize_t iob_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    ssize_t n = fgetxattr(fd, name, value, size);
+    return n < 0 ? -errno : n;
+}
