@@ -19,7 +19,9 @@ final class LayoutBuilderTests: XCTestCase {
         if type == "ext4" {
             let scratch = try ScratchDirectory()
             if StorageInfo.filesystem(of: scratch.path)?.type == "ext4" {
-                addTeardownBlock { _ = scratch }
+                // XCTest keeps teardown blocks (and so `scratch`) alive to the end of the
+                // run: remove the directory here rather than rely on deinit.
+                addTeardownBlock { try? FileManager.default.removeItem(atPath: scratch.path) }
                 return scratch.path
             }
         }
