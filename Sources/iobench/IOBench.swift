@@ -33,7 +33,8 @@ struct IOBench: ParsableCommand {
             // Help and --version are clean exits; every other parse failure is bad input (2).
             if exitCode(for: error) == .success { self.exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").joined(separator: "; ")
-            FileHandle.standardError.write("iobench: error: \(message) (see 'iobench run --help')\n".data(using: .utf8)!)
+            let sub = CommandLine.arguments.dropFirst().first { ["run", "prepare", "inspect"].contains($0) } ?? "run"
+            FileHandle.standardError.write("iobench: error: \(message) (see 'iobench \(sub) --help')\n".data(using: .utf8)!)
             Foundation.exit(2)
         }
     }

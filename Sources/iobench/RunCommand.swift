@@ -72,6 +72,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Check that every read returned the data iobench wrote at its offset (targets iobench created).")
     var verify = false
 
+    @Flag(name: .customLong("verify-path"), help: "With --class: trace a short pass per class (tracefs, root) and report the kernel's mappings and bios per read next to what the class promises, and whether the kernel's simple read path is active. On by default in the default suite when tracing is available.")
+    var verifyPath = false
+
     @Flag(name: .long, help: "pvsync2: set RWF_HIPRI (polled sync reads).")
     var hipri = false
 
@@ -128,6 +131,25 @@ struct RunCommand: ParsableCommand {
         }
 
         let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1)
+        if verifyPath || isDefaultSuite {
+            if verifyPath, pathClasses == nil, !isDefaultSuite {
+                throw IOBenchError.badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")
+            }
+            if verifyPath, let why = PathTracer.unavailableReason() {
+                throw IOBenchError.badInput("--verify-path cannot trace here: \(why)")
+            }
+            // One traced pass per planned class and block size, shared by every engine.
+            var verified: [String: PathVerification] = [:]
+            let tracing = PathTracer.unavailableReason() == nil
+            session.afterCase = { result, spec, target, plan in
+                guard tracing, let plan else { return }
+                let key = "\(target.path)/\(plan.summary.pathClass.rawValue)/\(plan.summary.blockSize)"
+                if verified[key] == nil {
+                    verified[key] = PathVerifier.verify(plan: plan, target: target, seed: spec.seed)
+                }
+                result.pathVerification = verified[key]
+            }
+        }
         SignalStop.install(session.stop)
         let result = session.run(batches, skipUnsupported: engine == nil)
 

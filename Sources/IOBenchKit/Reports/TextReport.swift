@@ -131,13 +131,32 @@ public enum TextReport {
         }
         out += table(headers: headers, rows: rows)
         for c in classed { if let w = c.plan?.warning { out += "note: \(c.label): \(w)\n" } }
+        if let verdict = simplePathVerdict(classed) { out += verdict + "\n" }
+        var notes = Set<String>()
+        for c in classed { if let n = c.pathVerification?.note, notes.insert(n).inserted, c.config.pathClass != .raw { out += "path trace: \(n)\n" } }
         return out
     }
 
-    /// "promised N" until the kernel has been asked (see --verify-path).
+    /// The kernel's count next to the promise (with --verify-path), else the promise.
     static func mappingsText(_ c: CaseResult) -> String {
         guard let plan = c.plan else { return "" }
+        if let v = c.pathVerification, let m = v.counts.mappingsPerRead {
+            let bios = v.counts.biosPerRead.map { String(format: ", %.2f bios", $0) } ?? ""
+            let verdict = v.holds == true ? "ok" : (v.holds == false ? "NOT MET" : "?")
+            return String(format: "kernel %.2f%@ (promised %@, %@)", m, bios, plan.promisedMappingsPerRead, verdict)
+        }
         return "promised \(plan.promisedMappingsPerRead)"
+    }
+
+    /// Whether the kernel's simple read path served the simple-class reads.
+    static func simplePathVerdict(_ cases: [CaseResult]) -> String? {
+        guard let v = cases.first(where: { $0.config.pathClass == .simple && $0.pathVerification?.counts.reads ?? 0 > 0 })?.pathVerification
+        else { return nil }
+        switch v.counts.simpleReadPathActive {
+        case true?: return "simple read path active: yes (simple-class reads ran no iomap_iter)"
+        case false?: return String(format: "simple read path active: no (every simple-class read ran the general path: %.2f iomap_iter per read)", Double(v.counts.iomapIter) / Double(max(v.counts.reads, 1)))
+        case nil: return "simple read path active: unknown (\(v.note ?? "no trace"))"
+        }
     }
 
     static func table(headers: [String], rows: [[String]]) -> String {

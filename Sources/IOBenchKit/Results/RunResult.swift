@@ -259,6 +259,9 @@ public struct CaseResult: Codable, Sendable {
     public var plan: PlanSummary?
     /// The file or device this case read, when the run read more than one target.
     public var targetPath: String?
+    /// `--verify-path`: the kernel's own count of mappings and bios per read of this
+    /// case's class, from a short traced pass.
+    public var pathVerification: PathVerification?
 
     public init(spec: CaseSpec, status: Status, reason: String? = nil) {
         id = CaseResult.makeID(spec)
@@ -334,6 +337,7 @@ public struct CaseResult: Codable, Sendable {
         case failureClass = "failure_class"
         case elapsedNs = "elapsed_ns"
         case targetPath = "target_path"
+        case pathVerification = "path_verification"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"
