@@ -114,6 +114,14 @@ struct RunCommand: ParsableCommand {
         if engine != nil {
             for s in specs { try RunSession.preflight(s.engine) }
         }
+        if verifyPath {
+            if pathClasses == nil, !isDefaultSuite {
+                throw IOBenchError.badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")
+            }
+            if let why = PathTracer.unavailableReason() {
+                throw IOBenchError.badInput("--verify-path cannot trace here: \(why)")
+            }
+        }
         let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
         let target = try Target.open(request, log: log)
         let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
@@ -132,12 +140,6 @@ struct RunCommand: ParsableCommand {
 
         let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1)
         if verifyPath || isDefaultSuite {
-            if verifyPath, pathClasses == nil, !isDefaultSuite {
-                throw IOBenchError.badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")
-            }
-            if verifyPath, let why = PathTracer.unavailableReason() {
-                throw IOBenchError.badInput("--verify-path cannot trace here: \(why)")
-            }
             // One traced pass per planned class and block size, shared by every engine.
             var verified: [String: PathVerification] = [:]
             let tracing = PathTracer.unavailableReason() == nil

@@ -154,7 +154,7 @@ public enum TextReport {
         else { return nil }
         switch v.counts.simpleReadPathActive {
         case true?: return "simple read path active: yes (simple-class reads ran no iomap_iter)"
-        case false?: return String(format: "simple read path active: no (every simple-class read ran the general path: %.2f iomap_iter per read)", Double(v.counts.iomapIter) / Double(max(v.counts.reads, 1)))
+        case false?: return String(format: "simple read path active: no (simple-class reads ran the general path: %.2f iomap_iter per read)", Double(v.counts.iomapIter) / Double(max(v.counts.reads, 1)))
         case nil: return "simple read path active: unknown (\(v.note ?? "no trace"))"
         }
     }

@@ -372,3 +372,44 @@ extension RunResult {
         }
     }
 }
+
+// Readers accept any v1 result: a field added within version 1 may be missing from a
+// file written before it existed, and then takes its documented default.
+extension CaseResult {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        label = try c.decode(String.self, forKey: .label)
+        status = try c.decode(Status.self, forKey: .status)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        failureClass = try c.decodeIfPresent(FailureClass.self, forKey: .failureClass)
+        config = try c.decode(CaseSpec.self, forKey: .config)
+        ios = try c.decodeIfPresent(UInt64.self, forKey: .ios) ?? 0
+        elapsedNs = try c.decodeIfPresent(UInt64.self, forKey: .elapsedNs) ?? 0
+        iops = try c.decodeIfPresent(Double.self, forKey: .iops) ?? 0
+        bytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .bytesPerSecond) ?? 0
+        latency = try c.decodeIfPresent(LatencySummary.self, forKey: .latency)
+        cpu = try c.decodeIfPresent(CPUSummary.self, forKey: .cpu)
+        errors = try c.decodeIfPresent(ErrorSummary.self, forKey: .errors) ?? ErrorSummary()
+        timelineIOPS = try c.decodeIfPresent([UInt64].self, forKey: .timelineIOPS) ?? []
+        timelineTruncated = try c.decodeIfPresent(Bool.self, forKey: .timelineTruncated) ?? false
+        histogram = try c.decodeIfPresent(HistogramEncoding.self, forKey: .histogram)
+        jobs = try c.decodeIfPresent([JobSummary].self, forKey: .jobs) ?? []
+        interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
+        plan = try c.decodeIfPresent(PlanSummary.self, forKey: .plan)
+        targetPath = try c.decodeIfPresent(String.self, forKey: .targetPath)
+        pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
+    }
+}
+
+extension ErrorSummary {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ioErrors = try c.decodeIfPresent(UInt64.self, forKey: .ioErrors) ?? 0
+        shortReads = try c.decodeIfPresent(UInt64.self, forKey: .shortReads) ?? 0
+        firstError = try c.decodeIfPresent(String.self, forKey: .firstError)
+        verifiedReads = try c.decodeIfPresent(UInt64.self, forKey: .verifiedReads) ?? 0
+        verifyMismatches = try c.decodeIfPresent(UInt64.self, forKey: .verifyMismatches) ?? 0
+        firstMismatchOffset = try c.decodeIfPresent(UInt64.self, forKey: .firstMismatchOffset)
+    }
+}

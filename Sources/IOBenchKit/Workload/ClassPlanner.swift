@@ -104,7 +104,8 @@ public enum ClassPlanner {
         let size = map.fileSize
         var out: [UInt64] = []
         switch cls {
-        case .simple, .raw where bs <= fsBlock:
+        case .simple,
+             .raw where bs <= fsBlock:
             guard bs <= fsBlock else {
                 throw .badInput("class simple reads at most one filesystem block (\(fsBlock) bytes); use --bs \(Units.formatSize(B)) or less, or class single-extent for larger reads")
             }
@@ -215,7 +216,12 @@ public enum ClassPlanner {
                                   candidates: found, extents: map.extents.count, extentBoundaries: map.discontinuities,
                                   promisedMappingsPerRead: cls.promisedMappings)
         if all.count < PlanSummary.fewPositions {
-            summary.warning = "only \(all.count) distinct positions meet \(cls.rawValue) at bs \(Units.formatSize(UInt64(bs))); a device cache may serve repeats. Prepare a larger or more fragmented file (iobench prepare PATH --layout fragmented)"
+            let advice = cls == .unwritten
+                ? "prepare a larger unwritten region (iobench prepare PATH --layout unwritten --size 1g)"
+                : cls == .multiExtent
+                    ? "prepare a larger or more fragmented file (iobench prepare PATH --layout fragmented:16k)"
+                    : "prepare a larger file (iobench prepare PATH --size 1g)"
+            summary.warning = "only \(all.count) distinct positions meet \(cls.rawValue) at bs \(Units.formatSize(UInt64(bs))); a device cache may serve repeats: \(advice)"
         }
         guard cls == .raw else {
             return ClassPlan(summary: summary, table: OffsetTable(ioOffsets: all))

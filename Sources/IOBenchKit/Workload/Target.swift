@@ -82,7 +82,10 @@ public final class Target: @unchecked Sendable {
         }
 
         var fileSize = UInt64(st.st_size)
+        // iobench's own: its stamp at both ends, or the marker `iobench prepare` sets
+        // (files with unwritten extents end in zeros, not in the stamp).
         var stamped = createdNow || StampedFileWriter.looksStamped(path: path, size: fileSize)
+            || LayoutBuilder.marker(path: path) != nil
         if let wanted = request.size, wanted > fileSize {
             guard stamped else {
                 throw .badInput("target \(path) holds \(fileSize) bytes, less than --size \(Units.formatSize(wanted)); lower --size, or pick a new path so iobench creates the file")
