@@ -7,9 +7,7 @@ public final class PsyncEngine: IOEngine {
     let fd: Int32
     let blockSize: Int
     let buffers: AlignedBuffers
-    var pendingSlot = -1
-    var pendingOffset: UInt64 = 0
-    var lastResult: Int32 = 0
+    var pending = SyncReadSlot()
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         guard setup.queueDepth == 1 else {
@@ -21,26 +19,17 @@ public final class PsyncEngine: IOEngine {
     }
 
     @inline(__always)
-    public func prepare(slot: Int, offset: UInt64) {
-        pendingSlot = slot
-        pendingOffset = offset
-    }
+    public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
     @inline(__always)
     public func commit() throws(IOBenchError) {
         var r: Int
         repeat {
-            r = pread(fd, buffers.buffer(pendingSlot), blockSize, off_t(Int64(bitPattern: pendingOffset)))
+            r = pread(fd, buffers.buffer(pending.slot), blockSize, off_t(Int64(bitPattern: pending.offset)))
         } while r < 0 && (errno == EINTR || errno == EAGAIN)
-        lastResult = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
+        pending.result = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
     }
 
     @inline(__always)
-    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
-        guard pendingSlot >= 0 else { return 0 }
-        batch.slots[0] = UInt64(pendingSlot)
-        batch.results[0] = lastResult
-        pendingSlot = -1
-        return 1
-    }
+    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int { pending.reap(into: batch) }
 }

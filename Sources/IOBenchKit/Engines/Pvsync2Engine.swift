@@ -9,9 +9,7 @@ public final class Pvsync2Engine: IOEngine {
     let blockSize: Int
     let buffers: AlignedBuffers
     let flags: Int32
-    var pendingSlot = -1
-    var pendingOffset: UInt64 = 0
-    var lastResult: Int32 = 0
+    var pending = SyncReadSlot()
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         guard setup.queueDepth == 1 else {
@@ -24,26 +22,17 @@ public final class Pvsync2Engine: IOEngine {
     }
 
     @inline(__always)
-    public func prepare(slot: Int, offset: UInt64) {
-        pendingSlot = slot
-        pendingOffset = offset
-    }
+    public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
     @inline(__always)
     public func commit() throws(IOBenchError) {
         var r: Int
         repeat {
-            r = iob_preadv2(fd, buffers.buffer(pendingSlot), blockSize, off_t(Int64(bitPattern: pendingOffset)), flags)
+            r = iob_preadv2(fd, buffers.buffer(pending.slot), blockSize, off_t(Int64(bitPattern: pending.offset)), flags)
         } while r < 0 && (errno == EINTR || errno == EAGAIN)
-        lastResult = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
+        pending.result = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
     }
 
     @inline(__always)
-    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
-        guard pendingSlot >= 0 else { return 0 }
-        batch.slots[0] = UInt64(pendingSlot)
-        batch.results[0] = lastResult
-        pendingSlot = -1
-        return 1
-    }
+    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int { pending.reap(into: batch) }
 }

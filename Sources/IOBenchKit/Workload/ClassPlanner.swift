@@ -109,13 +109,7 @@ public enum ClassPlanner {
             guard bs <= fsBlock else {
                 throw .badInput("class simple reads at most one filesystem block (\(fsBlock) bytes); use --bs \(Units.formatSize(B)) or less, or class single-extent for larger reads")
             }
-            for e in map.extents where e.isPlainWritten {
-                var o = (e.logical + B - 1) / B * B
-                while o + n <= min(e.end, size) {
-                    out.append(o)
-                    o += B
-                }
-            }
+            out = startsInside(map, B: B, bs: n) { $0.isPlainWritten }
             if out.isEmpty {
                 throw .badInput("the file has no written extents for class \(cls.rawValue); write it first (iobench prepare --layout contiguous)")
             }
@@ -123,13 +117,7 @@ public enum ClassPlanner {
             guard bs > fsBlock else {
                 throw .badInput("class single-extent is for reads larger than one filesystem block (\(fsBlock) bytes); use --bs \(Units.formatSize(2 * B)) or more, or class simple")
             }
-            for e in map.extents where e.isPlainWritten {
-                var o = (e.logical + B - 1) / B * B
-                while o + n <= min(e.end, size) {
-                    out.append(o)
-                    o += B
-                }
-            }
+            out = startsInside(map, B: B, bs: n) { $0.isPlainWritten }
             if out.isEmpty {
                 throw .badInput("no written extent of the file holds a whole \(Units.formatSize(n)) read; lower --bs or prepare larger extents (iobench prepare --layout fragmented:256k)")
             }
@@ -175,15 +163,23 @@ public enum ClassPlanner {
                 throw .badInput("no \(Units.formatSize(n)) read fits across an extent boundary inside written data; lower --bs")
             }
         case .unwritten:
-            for e in map.extents where e.isUnwritten {
-                var o = (e.logical + B - 1) / B * B
-                while o + n <= min(e.end, size) {
-                    out.append(o)
-                    o += B
-                }
-            }
+            out = startsInside(map, B: B, bs: n) { $0.isUnwritten }
             if out.isEmpty {
                 throw .badInput("the file has no unwritten extents inside its size for class unwritten; prepare one: iobench prepare PATH --layout unwritten (or mixed)")
+            }
+        }
+        return out
+    }
+
+    /// Every block-aligned start of a `bs`-byte read that lies wholly inside one record
+    /// accepted by `keep`, and inside i_size.
+    static func startsInside(_ map: ExtentMap, B: UInt64, bs n: UInt64, keep: (Extent) -> Bool) -> [UInt64] {
+        var out: [UInt64] = []
+        for e in map.extents where keep(e) {
+            var o = (e.logical + B - 1) / B * B
+            while o + n <= min(e.end, map.fileSize) {
+                out.append(o)
+                o += B
             }
         }
         return out
