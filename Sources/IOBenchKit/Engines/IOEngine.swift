@@ -23,6 +23,9 @@ public struct EngineOptions: Codable, Sendable, Equatable {
     public var registeredFiles = false
     /// io_uring: a kernel thread polls the SQ (IORING_SETUP_SQPOLL).
     public var sqpoll = false
+    /// io_uring: create the ring without COOP_TASKRUN / SINGLE_ISSUER / DEFER_TASKRUN
+    /// (the kernel's default completion handling), to measure what they change.
+    public var plainRing = false
     /// Reads prepared before one submit call (fio's iodepth_batch_submit). Default 1.
     public var submitBatch = 1
     /// Completions waited for before reaping (fio's iodepth_batch_complete_min). Default 1:
@@ -33,6 +36,7 @@ public struct EngineOptions: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case hipri, sqpoll
+        case plainRing = "plain_ring"
         case fixedBuffers = "fixed_buffers"
         case registeredFiles = "registered_files"
         case submitBatch = "submit_batch"

@@ -24,10 +24,27 @@ public final class IoUringRing {
         }
         guard let r = iob_ring_alloc() else { throw .runFailed("out of memory allocating an io_uring") }
         ring = r
-        var flags: UInt32 = 0
-        if polled { flags |= IOB_IORING_SETUP_IOPOLL }
-        if setup.options.sqpoll { flags |= IOB_IORING_SETUP_SQPOLL }
-        let rc = iob_ring_init(r, UInt32(setup.queueDepth), flags, 1000)
+        var base: UInt32 = 0
+        if polled { base |= IOB_IORING_SETUP_IOPOLL }
+        if setup.options.sqpoll { base |= IOB_IORING_SETUP_SQPOLL }
+        // Completion task work: by default the kernel interrupts the submitting task to run
+        // it (an IPI per completion batch). COOP_TASKRUN defers it to the next kernel
+        // entry, SINGLE_ISSUER + DEFER_TASKRUN runs it only when we ask for events, as
+        // fio and t/io_uring do. Older kernels reject the flags: fall back step by step.
+        var attempts: [UInt32] = [0]
+        if !setup.options.plainRing {
+            let coop = IOB_IORING_SETUP_COOP_TASKRUN, single = IOB_IORING_SETUP_SINGLE_ISSUER, deferred = IOB_IORING_SETUP_DEFER_TASKRUN
+            attempts = setup.options.sqpoll
+                ? [coop | single, coop, 0]
+                : [coop | single | deferred, coop | single, coop, 0]
+        }
+        var rc: Int32 = -EINVAL
+        var flags: UInt32 = base
+        for extra in attempts {
+            flags = base | extra
+            rc = iob_ring_init(r, UInt32(setup.queueDepth), flags, 1000)
+            if rc != -EINVAL || extra == 0 { break }
+        }
         guard rc == 0 else {
             free(r)
             switch -rc {
