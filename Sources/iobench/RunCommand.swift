@@ -87,6 +87,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "io_uring: let a kernel thread poll the submission queue (SQPOLL).")
     var sqpoll = false
 
+    @Flag(name: .customLong("plain-ring"), help: "io_uring: create rings without COOP_TASKRUN, SINGLE_ISSUER and DEFER_TASKRUN (the kernel's default completion handling), to see what they change.")
+    var plainRing = false
+
+    @Option(name: .long, help: ArgumentHelp("Run every case N times, in rounds, and report each repeat, the merged histogram and the spread (min, median, max) of IOPS and percentiles. 'iobench compare' uses the spread to tell noise from regressions.", valueName: "n"))
+    var `repeat`: Int = 1
+
     @Option(name: .customLong("submit-batch"), help: ArgumentHelp("Reads prepared per submit call (fio's iodepth_batch_submit).", valueName: "n"))
     var submitBatch: Int = 1
 
@@ -103,6 +109,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         guard format == "text" || format == "json" else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
+        }
+        guard `repeat` >= 1 && `repeat` <= 1000 else {
+            throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
         }
         let specs = try makeSpecs()
         let targetPath = try resolveTargetPath()
@@ -153,7 +162,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         SignalStop.install(session.stop)
-        let result = session.run(batches, skipUnsupported: engine == nil)
+        let result = session.run(batches, skipUnsupported: engine == nil, repeats: `repeat`)
 
         if let output {
             try ResultWriter.writeJSON(result, to: output)
@@ -337,6 +346,7 @@ struct RunCommand: ParsableCommand {
         options.fixedBuffers = fixedBuffers
         options.registeredFiles = registeredFiles
         options.sqpoll = sqpoll
+        options.plainRing = plainRing
         options.submitBatch = submitBatch
         options.completeBatch = completeBatch
 
@@ -359,7 +369,7 @@ struct RunCommand: ParsableCommand {
                 s.ioLimit = numberIOs
                 s.verify = verify
                 var o = options
-                if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false }
+                if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
                 if e != .pvsync2 { o.hipri = false }
                 // Batches never exceed the queue (a QD1 case in a QD1,32 sweep).
                 o.submitBatch = min(o.submitBatch, qd)

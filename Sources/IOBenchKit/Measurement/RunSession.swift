@@ -58,19 +58,28 @@ public final class RunSession {
 
     /// Runs every case of every batch. With `skipUnsupported`, a case the machine cannot
     /// run is recorded as skipped rather than attempted.
-    public func run(_ batches: [CaseBatch], skipUnsupported: Bool) -> RunResult {
+    public func run(_ batches: [CaseBatch], skipUnsupported: Bool, repeats: Int = 1) -> RunResult {
         let started = ISO8601DateFormatter().string(from: Date())
-        let total = batches.reduce(0) { $0 + $1.specs.count }
+        let total = batches.reduce(0) { $0 + $1.specs.count } * repeats
         var done = 0
-        var results: [CaseResult] = []
-        for batch in batches {
-            for (index, spec) in batch.specs.enumerated() {
-                done += 1
-                if stop.load(ordering: .relaxed) { break }
-                var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
-                if batches.count > 1 { result.targetPath = batch.target.path }
-                results.append(result)
+        // Repeats run in rounds (every case once, then every case again) so that slow
+        // drift of the device spreads over all cases instead of biasing one.
+        var perCase: [[[CaseResult]]] = batches.map { Array(repeating: [], count: $0.specs.count) }
+        rounds: for round in 0 ..< max(1, repeats) {
+            for (b, batch) in batches.enumerated() {
+                for (index, spec) in batch.specs.enumerated() {
+                    done += 1
+                    if stop.load(ordering: .relaxed) { break rounds }
+                    // A case skipped or failed in its first round is not run again.
+                    if round > 0, let first = perCase[b][index].first, first.status != .ok { continue }
+                    var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
+                    if batches.count > 1 { result.targetPath = batch.target.path }
+                    perCase[b][index].append(result)
+                }
             }
+        }
+        let results = perCase.flatMap { $0 }.filter { !$0.isEmpty }.map { reps in
+            repeats > 1 && reps.count > 1 ? CaseResult.aggregate(reps) : reps[0]
         }
         guard let first = batches.first else {
             return RunResult(startedAt: started, environment: .current(), target: nil, arguments: arguments, cases: [])
@@ -78,6 +87,7 @@ public final class RunSession {
         var r = RunResult(startedAt: started, environment: .current(), target: TargetInfo(first.target),
                           arguments: arguments, cases: results)
         if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target) } }
+        if repeats > 1 { r.repeatCount = repeats }
         r.interrupted = stop.load(ordering: .relaxed) || results.contains { $0.interrupted }
         return r
     }

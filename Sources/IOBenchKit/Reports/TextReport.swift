@@ -159,7 +159,7 @@ public enum TextReport {
         }
     }
 
-    static func table(headers: [String], rows: [[String]]) -> String {
+    public static func table(headers: [String], rows: [[String]]) -> String {
         var widths = headers.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {

@@ -21,6 +21,10 @@ public struct RunResult: Codable, Sendable {
     /// The command line as given.
     public var arguments: [String]
     public var cases: [CaseResult]
+    /// `--repeat N`: repetitions of every case, run in rounds (all cases once, then again).
+    public var repeatCount: Int?
+    /// `iobench merge`: the results merged into this one, with their hosts.
+    public var mergedFrom: [MergeSource]?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -32,6 +36,8 @@ public struct RunResult: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema, tool, interrupted, environment, target, targets, arguments, cases
+        case repeatCount = "repeat_count"
+        case mergedFrom = "merged_from"
         case schemaVersion = "schema_version"
         case startedAt = "started_at"
     }
@@ -262,6 +268,13 @@ public struct CaseResult: Codable, Sendable {
     /// `--verify-path`: the kernel's own count of mappings and bios per read of this
     /// case's class, from a short traced pass.
     public var pathVerification: PathVerification?
+    /// `--repeat N`: every repetition, whole. The case's own fields are then the
+    /// aggregate (merged histogram, summed reads, mean IOPS).
+    public var repeats: [RepeatResult]?
+    /// `--repeat N`: min, median and max across repeats.
+    public var spread: RepeatSpread?
+    /// `iobench merge`: the results this case was merged from.
+    public var sources: [MergeSource]?
 
     public init(spec: CaseSpec, status: Status, reason: String? = nil) {
         id = CaseResult.makeID(spec)
@@ -338,6 +351,7 @@ public struct CaseResult: Codable, Sendable {
         case elapsedNs = "elapsed_ns"
         case targetPath = "target_path"
         case pathVerification = "path_verification"
+        case repeats, spread, sources
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"
@@ -399,6 +413,9 @@ extension CaseResult {
         plan = try c.decodeIfPresent(PlanSummary.self, forKey: .plan)
         targetPath = try c.decodeIfPresent(String.self, forKey: .targetPath)
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
+        repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats)
+        spread = try c.decodeIfPresent(RepeatSpread.self, forKey: .spread)
+        sources = try c.decodeIfPresent([MergeSource].self, forKey: .sources)
     }
 }
 

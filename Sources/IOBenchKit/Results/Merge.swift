@@ -1,0 +1,99 @@
+import Foundation
+
+/// Where a merged case or result came from: the file, its host and when it ran.
+public struct MergeSource: Codable, Sendable, Equatable {
+    public var file: String
+    public var host: String
+    public var startedAt: String
+    public var kernel: String
+    /// For a case: its reads and IOPS in that source.
+    public var ios: UInt64?
+    public var iops: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case file, host, kernel, ios, iops
+        case startedAt = "started_at"
+    }
+}
+
+/// `iobench merge`: cases with the same id across results (jobs, repeats, hosts) become
+/// one case whose histogram is the sum of theirs: lossless, as HdrHistogram merges.
+public enum ResultMerger {
+    public static func merge(_ inputs: [(file: String, result: RunResult)]) throws(IOBenchError) -> RunResult {
+        guard let first = inputs.first else { throw .badInput("merge needs at least one result file") }
+        var order: [String] = []
+        var byID: [String: [(MergeSource, CaseResult)]] = [:]
+        var sources: [MergeSource] = []
+        for (file, r) in inputs {
+            let src = MergeSource(file: file, host: r.environment.hostname, startedAt: r.startedAt, kernel: r.environment.kernel)
+            sources.append(src)
+            for c in r.cases where c.status != .skipped {
+                guard let h = c.histogram else { continue }
+                guard h.unit == "ns", h.lowestDiscernibleValue == LatencyHistogram.lowest,
+                      h.significantDigits == LatencyHistogram.significantDigits else {
+                    throw .badInput("\(file): case \(c.id) has a histogram in other units (\(h.unit), lowest \(h.lowestDiscernibleValue), \(h.significantDigits) digits); iobench merges ns histograms of 1 ns and 3 digits")
+                }
+                if byID[c.id] == nil { order.append(c.id) }
+                var s = src
+                s.ios = c.ios
+                s.iops = c.iops
+                byID[c.id, default: []].append((s, c))
+            }
+        }
+        var cases: [CaseResult] = []
+        for id in order {
+            let parts = byID[id]!
+            var merged = LatencyHistogram()
+            var out = parts[0].1
+            var usage = ThreadUsage()
+            out.ios = 0
+            out.elapsedNs = 0
+            out.errors = ErrorSummary()
+            for (_, c) in parts {
+                let h: LatencyHistogram
+                do { h = try HdrV2Codec.decode(c.histogram!.data) } catch {
+                    throw .badInput("case \(id): its histogram does not decode (\(error)); the file is damaged")
+                }
+                var exact = h
+                exact.sum = UInt64((c.latency?.meanNs ?? 0) * Double(h.count))
+                exact.outOfRange = c.latency?.outOfRange ?? 0
+                merged.add(exact)
+                out.ios += c.ios
+                out.elapsedNs = max(out.elapsedNs, c.elapsedNs)
+                if let cpu = c.cpu {
+                    usage.userNs += cpu.userNs; usage.systemNs += cpu.systemNs
+                    usage.voluntarySwitches += cpu.voluntarySwitches; usage.involuntarySwitches += cpu.involuntarySwitches
+                }
+                out.errors.ioErrors += c.errors.ioErrors
+                out.errors.shortReads += c.errors.shortReads
+                out.errors.verifiedReads += c.errors.verifiedReads
+                out.errors.verifyMismatches += c.errors.verifyMismatches
+                if out.errors.firstError == nil { out.errors.firstError = c.errors.firstError }
+                if c.status == .failed { out.status = .failed; out.reason = c.reason; out.failureClass = c.failureClass }
+            }
+            out.latency = LatencySummary(merged)
+            out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
+            out.cpu = CPUSummary(usage, ios: out.ios)
+            // IOPS of a merged case is the mean over its sources (repeats of one machine);
+            // each source's own IOPS is kept, so hosts that ran at once can be summed.
+            out.iops = parts.map { $0.1.iops }.reduce(0, +) / Double(parts.count)
+            out.bytesPerSecond = out.iops * Double(out.config.blockSize)
+            out.sources = parts.map(\.0)
+            out.repeats = nil
+            out.spread = parts.count > 1 ? RepeatSpread(
+                count: parts.count, iops: Spread(parts.map { $0.1.iops }),
+                meanNs: Spread(parts.compactMap { $0.1.latency?.meanNs }),
+                cpuPerIONs: Spread(parts.compactMap { $0.1.cpu?.perIONs }),
+                percentilesNs: Dictionary(uniqueKeysWithValues: LatencySummary.reportedPercentiles.map { p in
+                    (RepeatSpread.key(p), Spread(parts.compactMap { $0.1.latency?.value(at: p) }.map { Double($0) }))
+                })) : parts[0].1.spread
+            out.timelineIOPS = []
+            out.jobs = parts.flatMap { $0.1.jobs }
+            cases.append(out)
+        }
+        var r = RunResult(startedAt: ISO8601DateFormatter().string(from: Date()), environment: first.result.environment,
+                          target: first.result.target, arguments: CommandLine.arguments, cases: cases)
+        r.mergedFrom = sources
+        return r
+    }
+}

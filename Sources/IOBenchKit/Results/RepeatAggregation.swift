@@ -1,0 +1,122 @@
+import Foundation
+
+/// The spread of one metric across repeats or sources.
+public struct Spread: Codable, Sendable, Equatable {
+    public var min: Double
+    public var median: Double
+    public var max: Double
+
+    public init(_ values: [Double]) {
+        let s = values.sorted()
+        min = s.first ?? 0
+        max = s.last ?? 0
+        if s.isEmpty {
+            median = 0
+        } else if s.count % 2 == 1 {
+            median = s[s.count / 2]
+        } else {
+            median = (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+    }
+}
+
+/// Min, median and max across repeats of IOPS, CPU time per read and each percentile.
+public struct RepeatSpread: Codable, Sendable, Equatable {
+    public var count: Int
+    public var iops: Spread
+    public var meanNs: Spread
+    public var cpuPerIONs: Spread
+    /// Keyed by percentile as text ("50", "99", "99.9").
+    public var percentilesNs: [String: Spread]
+
+    enum CodingKeys: String, CodingKey {
+        case count, iops
+        case meanNs = "mean_ns"
+        case cpuPerIONs = "cpu_per_io_ns"
+        case percentilesNs = "percentiles_ns"
+    }
+
+    public static func key(_ p: Double) -> String {
+        p == p.rounded() ? String(Int(p)) : String(p)
+    }
+}
+
+/// One repetition of a case, kept whole in the JSON.
+public struct RepeatResult: Codable, Sendable {
+    public var index: Int
+    public var ios: UInt64
+    public var elapsedNs: UInt64
+    public var iops: Double
+    public var latency: LatencySummary?
+    public var cpu: CPUSummary?
+    public var errors: ErrorSummary
+    public var histogram: HistogramEncoding?
+    public var timelineIOPS: [UInt64]
+
+    enum CodingKeys: String, CodingKey {
+        case index, ios, iops, latency, cpu, errors, histogram
+        case elapsedNs = "elapsed_ns"
+        case timelineIOPS = "timeline_iops"
+    }
+}
+
+extension CaseResult {
+    /// The case over all its repeats: the merged histogram (lossless), summed reads, the
+    /// mean IOPS and CPU time per read, and the spread of each metric across repeats.
+    public static func aggregate(_ repeats: [CaseResult]) -> CaseResult {
+        guard var out = repeats.first else { fatalError("aggregate of no repeats") }
+        guard repeats.count > 1 else { return out }
+        var merged = LatencyHistogram()
+        var usage = ThreadUsage()
+        out.ios = 0
+        out.elapsedNs = 0
+        out.errors = ErrorSummary()
+        out.jobs = []
+        var kept: [RepeatResult] = []
+        for (i, r) in repeats.enumerated() {
+            if let data = r.histogram?.data, let h = try? HdrV2Codec.decode(data) {
+                var exact = h
+                // Decoding loses the exact sum; the repeat's own mean restores it.
+                exact.sum = UInt64((r.latency?.meanNs ?? 0) * Double(h.count))
+                exact.outOfRange = r.latency?.outOfRange ?? 0
+                merged.add(exact)
+            }
+            out.ios += r.ios
+            out.elapsedNs += r.elapsedNs
+            if let c = r.cpu {
+                usage.userNs += c.userNs; usage.systemNs += c.systemNs
+                usage.voluntarySwitches += c.voluntarySwitches; usage.involuntarySwitches += c.involuntarySwitches
+            }
+            out.errors.ioErrors += r.errors.ioErrors
+            out.errors.shortReads += r.errors.shortReads
+            out.errors.verifiedReads += r.errors.verifiedReads
+            out.errors.verifyMismatches += r.errors.verifyMismatches
+            if out.errors.firstError == nil { out.errors.firstError = r.errors.firstError }
+            if out.errors.firstMismatchOffset == nil { out.errors.firstMismatchOffset = r.errors.firstMismatchOffset }
+            if r.status == .failed && out.status != .failed {
+                out.status = .failed
+                out.reason = "repeat \(i + 1): \(r.reason ?? "failed")"
+                out.failureClass = r.failureClass
+            }
+            out.interrupted = out.interrupted || r.interrupted
+            kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
+                                     cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS))
+        }
+        let latencyMerged = LatencySummary(merged)
+        out.latency = latencyMerged
+        out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
+        out.iops = repeats.map(\.iops).reduce(0, +) / Double(repeats.count)
+        out.bytesPerSecond = out.iops * Double(out.config.blockSize)
+        out.cpu = CPUSummary(usage, ios: out.ios)
+        out.timelineIOPS = repeats.flatMap(\.timelineIOPS)
+        out.repeats = kept
+        var pct: [String: Spread] = [:]
+        for p in LatencySummary.reportedPercentiles {
+            pct[RepeatSpread.key(p)] = Spread(repeats.compactMap { $0.latency?.value(at: p) }.map { Double($0) })
+        }
+        out.spread = RepeatSpread(count: repeats.count, iops: Spread(repeats.map(\.iops)),
+                                  meanNs: Spread(repeats.compactMap { $0.latency?.meanNs }),
+                                  cpuPerIONs: Spread(repeats.compactMap { $0.cpu?.perIONs }), percentilesNs: pct)
+        return out
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import IOBenchKit
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge results losslessly: matching cases' histograms are added, hosts are kept.",
+        discussion: """
+        Cases with the same id in several results (repeats, runs on several hosts) become one \
+        case whose latency histogram is the sum of theirs, exactly as if every read had been \
+        recorded in one histogram. Each case keeps where it came from in 'sources' (file, \
+        host, start time, reads, IOPS); its IOPS is the mean over sources.
+
+        Example:
+          iobench merge host-a.json host-b.json -o all.json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Result files to merge.", valueName: "result.json"))
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the merged result (JSON).", valueName: "file"))
+    var output: String
+
+    @Option(name: .long, help: ArgumentHelp("Report on stdout: text or json.", valueName: "format"))
+    var format: String = "text"
+
+    func run() throws {
+        guard format == "text" || format == "json" else {
+            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
+        }
+        guard inputs.count >= 1 else { throw IOBenchError.badInput("merge needs result files: iobench merge A.json B.json -o ALL.json") }
+        let results = try inputs.map { (file: $0, result: try ResultFile.read($0)) }
+        let merged = try ResultMerger.merge(results)
+        try ResultWriter.writeJSON(merged, to: output)
+        if format == "json" {
+            FileHandle.standardOutput.write(try merged.jsonData())
+            print("")
+        } else {
+            print(TextReport.render(merged), terminator: "")
+        }
+    }
+}
