@@ -99,6 +99,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("complete-batch"), help: ArgumentHelp("Completions to wait for before reaping (fio's iodepth_batch_complete_min); all that are ready are reaped.", valueName: "n"))
     var completeBatch: Int = 1
 
+    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"))
+    var histLog: String?
+
+    @Option(name: .customLong("hist-interval"), help: ArgumentHelp("Interval of --hist-log.", valueName: "duration"))
+    var histInterval: String = "1s"
+
+    @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (values in µs).", valueName: "dir"))
+    var hgrmDir: String?
+
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
@@ -162,10 +171,25 @@ struct RunCommand: ParsableCommand {
             }
         }
         SignalStop.install(session.stop)
+        if histLog != nil {
+            let ns = try Units.parseDuration(histInterval, option: "hist-interval")
+            guard ns >= 10_000_000 else {
+                throw IOBenchError.badInput("--hist-interval \(histInterval) is too short; use 10ms or more")
+            }
+            session.intervalNs = ns
+        }
         let result = session.run(batches, skipUnsupported: engine == nil, repeats: `repeat`)
 
         if let output {
             try ResultWriter.writeJSON(result, to: output)
+        }
+        if let histLog {
+            try ResultWriter.writeAtomically(Data(Self.intervalLog(result).utf8), to: histLog)
+        }
+        if let hgrmDir {
+            for c in result.cases where c.histogram != nil {
+                try ResultWriter.writeAtomically(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm")
+            }
         }
         if format == "json" {
             let data = try result.jsonData()
@@ -182,6 +206,24 @@ struct RunCommand: ParsableCommand {
             // A failure the user can fix (a limit, a refused option) is bad input.
             throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
         }
+    }
+
+    /// Every case's interval histograms in one log, tagged with the case id, timed from
+    /// the first case's start.
+    static func intervalLog(_ r: RunResult) -> String {
+        let origin = r.cases.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        var all: [IntervalHistogram] = []
+        for c in r.cases {
+            for iv in c.intervals {
+                var t = iv
+                t.startNs += c.measureStartEpochNs &- origin
+                t.tag = c.id
+                all.append(t)
+            }
+        }
+        all.sort { $0.startNs < $1.startNs }
+        return IntervalLog.render(intervals: all, startTimeEpochSeconds: Double(origin) / 1e9,
+                                  comment: "iobench \(IOBenchVersion.string) interval log: \(r.cases.count) cases, latency in ns")
     }
 
     /// The class half of the default suite: per engine, simple 4k, single-extent 8k,

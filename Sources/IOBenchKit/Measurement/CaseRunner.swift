@@ -10,6 +10,8 @@ public struct CaseRunner {
     public let stop: ManagedAtomic<Bool>
     /// The planned positions of the case's path class, if it has one.
     public let classPlan: ClassPlan?
+    /// `--hist-log`: the interval length (nil: no interval histograms).
+    public var intervalNs: UInt64?
     /// Completed reads so far, per job, for a progress line.
     public let progress: [ManagedAtomic<UInt64>]
 
@@ -89,7 +91,7 @@ public struct CaseRunner {
                            submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,
                            runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
                            verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
-                           timelineCapacity: min(runtimeSeconds, 86_400))
+                           timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs)
         do {
             switch spec.engine {
             case .psync:

@@ -18,6 +18,8 @@ public struct JobPlan: Sendable {
     public var verifyZeros = false
     /// Seconds of timeline to keep (one IOPS value per second).
     public var timelineCapacity: Int
+    /// `--hist-log`: also keep one histogram per interval of this length (nil: none).
+    public var intervalNs: UInt64? = nil
 }
 
 /// What one job measured. Everything the loop saw is here: successes in the histogram,
@@ -42,6 +44,10 @@ public struct JobOutcome: Sendable {
     /// Set when the engine could not be set up or the kernel refused a call.
     public var failure: IOBenchError?
     public var interrupted = false
+    /// `--hist-log`: one histogram per interval, `startNs` relative to `measureStartEpochNs`.
+    public var intervals: [IntervalHistogram] = []
+    /// Wall-clock time (ns since the epoch) when the measured phase began.
+    public var measureStartEpochNs: UInt64 = 0
 
     public init() {}
 }
@@ -94,6 +100,13 @@ public func runJobLoop<E: IOEngine>(
     var recordedAtLastSecond: UInt64 = 0
     var usageStart = ThreadUsage.current()
     let limit = plan.ioLimit ?? UInt64.max
+    // Interval histograms: `hist` then holds the current interval only and is folded
+    // into `total` at each boundary (O(buckets) once per interval, nothing per read).
+    let intervalNs = plan.intervalNs ?? 0
+    var total = LatencyHistogram()
+    var intervalStart = measureStart
+    var intervals: [IntervalHistogram] = []
+    if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
     var now = start
 
     loop: while true {
@@ -196,11 +209,18 @@ public func runJobLoop<E: IOEngine>(
                 recordedAtLastSecond = recorded
                 nextSecond &+= 1_000_000_000
             }
+            if intervalNs > 0 && now &- intervalStart >= intervalNs {
+                intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: now &- intervalStart, histogram: hist))
+                total.add(hist)
+                hist = LatencyHistogram()
+                intervalStart = now
+            }
             if recorded >= limit { issuing = false }
         } else if now >= rampEnd {
             // Ramp over: what was measured so far is discarded; in-flight reads count.
             measuring = true
             measureStart = now
+            intervalStart = now
             nextSecond = now &+ 1_000_000_000
             usageStart = ThreadUsage.current()
             if plan.runtimeNs != nil { deadline = now &+ plan.runtimeNs! }
@@ -216,6 +236,15 @@ public func runJobLoop<E: IOEngine>(
     let end = monotonicNanoseconds()
     out.usage = ThreadUsage.current() - usageStart
     out.elapsedNs = measuring ? end &- measureStart : 0
+    if intervalNs > 0 {
+        if hist.count > 0 || hist.outOfRange > 0 {
+            intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: end &- intervalStart, histogram: hist))
+        }
+        total.add(hist)
+        hist = total
+        out.intervals = intervals
+    }
+    out.measureStartEpochNs = wallClockNanoseconds() &- (monotonicNanoseconds() &- measureStart)
     out.histogram = hist
     out.ios = recorded
     out.errors = errors

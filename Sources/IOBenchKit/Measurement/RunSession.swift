@@ -28,6 +28,8 @@ public final class RunSession {
     public var arguments: [String]
     /// An optional hook run after each case (the kernel path check uses it).
     public var afterCase: ((inout CaseResult, CaseSpec, Target, ClassPlan?) -> Void)?
+    /// `--hist-log`: record one histogram per interval of this length.
+    public var intervalNs: UInt64?
 
     public init(arguments: [String], showProgress: Bool) {
         self.arguments = arguments
@@ -103,7 +105,9 @@ public final class RunSession {
         if skipUnsupported, let why = Self.unsupportedReason(spec.engine, target: target, plan: plan) {
             return CaseResult(spec: spec, status: .skipped, reason: why)
         }
-        let runner = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plan)
+        var configured = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plan)
+        configured.intervalNs = intervalNs
+        let runner = configured
         let outcomes = OutcomeSlots(count: 0)
         let finished = ManagedAtomic<Bool>(false)
         let worker = Thread {

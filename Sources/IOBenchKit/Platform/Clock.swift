@@ -1,8 +1,16 @@
+import Glibc
 import CIOBenchShim
 
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall).
 @inline(__always)
 public func monotonicNanoseconds() -> UInt64 { iob_now_ns() }
+
+/// CLOCK_REALTIME in nanoseconds since the epoch (for timestamps in logs).
+public func wallClockNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
 
 /// CPU time and context switches of the calling thread.
 public struct ThreadUsage: Sendable, Equatable {

@@ -109,6 +109,16 @@ extension CaseResult {
         out.bytesPerSecond = out.iops * Double(out.config.blockSize)
         out.cpu = CPUSummary(usage, ios: out.ios)
         out.timelineIOPS = repeats.flatMap(\.timelineIOPS)
+        // Intervals of every repeat, each at its own time since the first repeat began.
+        let origin = repeats.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        out.measureStartEpochNs = origin
+        out.intervals = repeats.flatMap { r in
+            r.intervals.map { iv in
+                var shifted = iv
+                shifted.startNs += r.measureStartEpochNs &- origin
+                return shifted
+            }
+        }
         out.repeats = kept
         var pct: [String: Spread] = [:]
         for p in LatencySummary.reportedPercentiles {

@@ -275,6 +275,10 @@ public struct CaseResult: Codable, Sendable {
     public var spread: RepeatSpread?
     /// `iobench merge`: the results this case was merged from.
     public var sources: [MergeSource]?
+    /// `--hist-log`: per-interval histograms merged over jobs (not part of the JSON; the
+    /// interval log file carries them), and when the measured phase began.
+    public var intervals: [IntervalHistogram] = []
+    public var measureStartEpochNs: UInt64 = 0
 
     public init(spec: CaseSpec, status: Status, reason: String? = nil) {
         id = CaseResult.makeID(spec)
@@ -327,6 +331,12 @@ public struct CaseResult: Codable, Sendable {
                                    cpu: CPUSummary(o.usage, ios: o.ios), errors: je))
         }
         bytesPerSecond = iops * Double(spec.blockSize)
+        measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        for o in outcomes {
+            for (k, iv) in o.intervals.enumerated() {
+                if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }
+            }
+        }
         latency = LatencySummary(merged)
         cpu = CPUSummary(usage, ios: ios)
         histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))

@@ -1,0 +1,138 @@
+import Foundation
+import XCTest
+@testable import IOBenchKit
+
+/// compare and merge as a pipeline calls them: exit codes, formats, bad files.
+final class CompareCLITests: XCTestCase {
+    var dir: ScratchDirectory!
+
+    override func setUpWithError() throws { dir = try ScratchDirectory() }
+    override func tearDown() { dir = nil }
+
+    func runOnce(_ name: String, extra: [String] = []) throws -> String {
+        let out = dir.file(name)
+        let r = try CLI.run(["run", "--target", dir.file("t.dat"), "--size", "16m", "--engine", "io_uring", "--iodepth", "4",
+                             "--number-ios", "2000", "--ramp-time", "0", "--repeat", "2", "--no-progress", "--output", out] + extra)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return out
+    }
+
+    func testCompareExitCodesAndFormats() throws {
+        let base = try runOnce("base.json")
+        // The same result compared with itself: nothing changed.
+        let same = try CLI.run(["compare", base, base])
+        XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+        XCTAssertTrue(same.stdout.contains("no regression"), same.stdout)
+
+        // A result made worse by hand: every latency doubled, IOPS halved, every repeat too.
+        var worse = try ResultFile.read(base)
+        for i in worse.cases.indices {
+            var c = worse.cases[i]
+            c.iops /= 2
+            if var l = c.latency {
+                l.meanNs *= 2
+                l.percentiles = l.percentiles.map { PercentileValue(percentile: $0.percentile, valueNs: $0.valueNs * 2) }
+                c.latency = l
+            }
+            if var s = c.spread {
+                s.iops = Spread([s.iops.min / 2, s.iops.median / 2, s.iops.max / 2])
+                s.meanNs = Spread([s.meanNs.min * 2, s.meanNs.median * 2, s.meanNs.max * 2])
+                s.percentilesNs = s.percentilesNs.mapValues { Spread([$0.min * 2, $0.median * 2, $0.max * 2]) }
+                c.spread = s
+            }
+            worse.cases[i] = c
+        }
+        let worsePath = dir.file("worse.json")
+        try ResultWriter.writeJSON(worse, to: worsePath)
+        let bad = try CLI.run(["compare", base, worsePath])
+        XCTAssertEqual(bad.status, 1, bad.stdout + bad.stderr)
+        XCTAssertTrue(bad.stdout.contains("REGRESSION"), bad.stdout)
+        let md = try CLI.run(["compare", base, worsePath, "--format", "markdown"])
+        XCTAssertEqual(md.status, 1)
+        XCTAssertTrue(md.stdout.contains("| case | metric |"), md.stdout)
+        let junit = try CLI.run(["compare", base, worsePath, "--format", "junit"])
+        XCTAssertEqual(junit.status, 1)
+        // Well-formed XML with failures, as a CI system's parser sees it.
+        let xmlPath = dir.file("junit.xml")
+        try junit.stdout.write(toFile: xmlPath, atomically: true, encoding: .utf8)
+        let parsed = sh("python3 -c \"import sys, xml.etree.ElementTree as E; t = E.parse(sys.argv[1]); print(len(t.findall('.//testcase')), len(t.findall('.//testcase/failure')))\" '\(xmlPath)'")
+        XCTAssertEqual(parsed.status, 0, parsed.output)
+        let counts = parsed.output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(counts.count, 2)
+        XCTAssertEqual(counts.first, 6, "one test case per case and metric")
+        XCTAssertGreaterThan(counts.last ?? 0, 0)
+        let json = try CLI.run(["compare", base, worsePath, "--format", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["schema"] as? String, "iobench/compare")
+        XCTAssertEqual(object?["regressions"] as? Int, 1)
+        // The improvement direction is not a failure.
+        XCTAssertEqual(try CLI.run(["compare", worsePath, base]).status, 0)
+    }
+
+    func testBadResultFilesAreExit2() throws {
+        let base = try runOnce("base.json")
+        let text = try String(contentsOfFile: base, encoding: .utf8)
+        let cases: [(String, String, String)] = [
+            ("truncated.json", String(text.prefix(text.count / 2)), "does not parse"),
+            ("empty.json", "", "is empty"),
+            ("v2.json", text.replacingOccurrences(of: "\"schema_version\" : 1", with: "\"schema_version\" : 2"), "schema version 2"),
+            ("nan.json", text.replacingOccurrences(of: "\"ios\" : ", with: "\"ios\" : -"), "malformed"),
+            ("other.json", "{\"hello\": 1}", "not an iobench result"),
+        ]
+        for (name, content, mention) in cases {
+            let p = dir.file(name)
+            try content.write(toFile: p, atomically: true, encoding: .utf8)
+            let r = try CLI.run(["compare", base, p])
+            XCTAssertEqual(r.status, 2, "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(mention), "\(name): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        XCTAssertEqual(try CLI.run(["compare", base, dir.file("missing.json")]).status, 2)
+        XCTAssertEqual(try CLI.run(["compare", base, base, "--threshold", "p99=-5%"]).status, 2)
+        XCTAssertEqual(try CLI.run(["merge", dir.file("missing.json"), "-o", dir.file("m.json")]).status, 2)
+    }
+
+    func testMergeCLIKeepsHostsAndAddsHistograms() throws {
+        let a = try runOnce("a.json"), b = try runOnce("b.json")
+        let out = dir.file("all.json")
+        let r = try CLI.run(["merge", a, b, "-o", out, "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let merged = try ResultFile.read(out)
+        let ra = try ResultFile.read(a), rb = try ResultFile.read(b)
+        XCTAssertEqual(merged.cases.count, 1)
+        XCTAssertEqual(merged.cases[0].ios, ra.cases[0].ios + rb.cases[0].ios)
+        XCTAssertEqual(merged.cases[0].latency?.count, ra.cases[0].ios + rb.cases[0].ios)
+        XCTAssertEqual(merged.cases[0].sources?.count, 2)
+        XCTAssertEqual(merged.mergedFrom?.map(\.file), [a, b])
+    }
+
+    func testRepeatAndHistLogFromTheCLI() throws {
+        let log = dir.file("run.hlog")
+        let out = try runOnce("rep.json", extra: ["--hist-log", log, "--hist-interval", "100ms"])
+        let r = try ResultFile.read(out)
+        XCTAssertEqual(r.repeatCount, 2)
+        XCTAssertEqual(r.cases[0].repeats?.count, 2)
+        XCTAssertEqual(r.cases[0].ios, 4000)
+        XCTAssertEqual(r.cases[0].spread?.count, 2)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""))
+        // The interval histograms add up to every measured read.
+        let py = """
+        import sys
+        from hdrh.log import HistogramLogReader
+        from hdrh.histogram import HdrHistogram
+        r = HistogramLogReader(sys.argv[1], HdrHistogram(1, 60000000000, 3))
+        n = 0
+        while True:
+            h = r.get_next_interval_histogram()
+            if h is None: break
+            n += h.get_total_count()
+        print(n)
+        """
+        let script = dir.file("read.py")
+        try py.write(toFile: script, atomically: true, encoding: .utf8)
+        let res = sh("python3 '\(script)' '\(log)'")
+        XCTAssertEqual(res.status, 0, res.output)
+        XCTAssertEqual(res.output.trimmingCharacters(in: .whitespacesAndNewlines), "4000")
+    }
+}
