@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory of the scratch file. Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
     var dir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Report format on stdout: text or json.", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("Report format on stdout: text, json, markdown (for a pull request or CI step summary), csv or junit (one test case per case: failed cases fail).", valueName: "format"))
     var format: String = "text"
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Also write the JSON result to this file.", valueName: "file"))
@@ -116,8 +116,8 @@ struct RunCommand: ParsableCommand {
     var isDefaultSuite: Bool { engine == nil && pathClasses == nil && target == nil }
 
     func run() throws {
-        guard format == "text" || format == "json" else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
+        guard ["text", "json", "markdown", "csv", "junit"].contains(format) else {
+            throw IOBenchError.badInput("--format '\(format)' is not known; use text, json, markdown, csv or junit")
         }
         guard `repeat` >= 1 && `repeat` <= 1000 else {
             throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
@@ -191,12 +191,14 @@ struct RunCommand: ParsableCommand {
                 try ResultWriter.writeAtomically(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm")
             }
         }
-        if format == "json" {
-            let data = try result.jsonData()
-            FileHandle.standardOutput.write(data)
+        switch format {
+        case "json":
+            FileHandle.standardOutput.write(try result.jsonData())
             FileHandle.standardOutput.write("\n".data(using: .utf8)!)
-        } else {
-            print(TextReport.render(result), terminator: "")
+        case "markdown": print(MarkdownReport.render(result), terminator: "")
+        case "csv": print(CSVReport.render(result), terminator: "")
+        case "junit": print(RunJUnitReport.render(result), terminator: "")
+        default: print(TextReport.render(result), terminator: "")
         }
         if let signal = SignalStop.received {
             throw RunExit(code: 128 + signal)
