@@ -108,6 +108,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (values in µs).", valueName: "dir"))
     var hgrmDir: String?
 
+    @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
+    var continueOnError = false
+
+    @Flag(name: .customLong("force-overwrite"), help: "Replace an existing --target that iobench did not write (and that is too small for --size) with iobench's stamped data. Without it such a file is only ever read.")
+    var forceOverwrite = false
+
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
@@ -124,7 +130,8 @@ struct RunCommand: ParsableCommand {
         }
         let specs = try makeSpecs()
         let targetPath = try resolveTargetPath()
-        let request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
+        var request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
+        request.forceOverwrite = forceOverwrite
         // Checks that need no target: before anything is created.
         if let lbs = Target.probeLogicalBlockSize(path: targetPath), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
             throw IOBenchError.badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(targetPath) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
@@ -333,6 +340,7 @@ struct RunCommand: ParsableCommand {
         s.runtimeNs = numberIOs == nil ? try runtimeNanoseconds() : nil
         s.ioLimit = numberIOs
         s.verify = verify
+        s.continueOnError = continueOnError
         s.cpus = try cpuNumbers()
         guard let p = AccessPattern(rawValue: rw) else {
             throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")
@@ -412,6 +420,7 @@ struct RunCommand: ParsableCommand {
                 s.runtimeNs = numberIOs == nil ? runtimeNs : nil
                 s.ioLimit = numberIOs
                 s.verify = verify
+                s.continueOnError = continueOnError
                 var o = options
                 if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
                 if e != .pvsync2 { o.hipri = false }

@@ -1,4 +1,5 @@
 import Atomics
+import Glibc
 import CIOBenchShim
 
 /// One job's workload, fixed before the loop starts.
@@ -16,6 +17,8 @@ public struct JobPlan: Sendable {
     public var verify: Bool
     /// With `verify`: the reads must return zeros (unwritten extents) instead of the stamp.
     public var verifyZeros = false
+    /// Keep issuing after an I/O error or short read (counted and reported either way).
+    public var continueOnError = false
     /// Seconds of timeline to keep (one IOPS value per second).
     public var timelineCapacity: Int
     /// `--hist-log`: also keep one histogram per interval of this length (nil: none).
@@ -87,6 +90,9 @@ public func runJobLoop<E: IOEngine>(
     var shortReads: UInt64 = 0
     var mismatches: UInt64 = 0
     var verified: UInt64 = 0
+    // With --continue-on-error, failed reads count toward --number-ios so a failing
+    // device cannot keep the job running forever.
+    var failedMeasured: UInt64 = 0
     var timelineCount = 0
     var timelineTruncated = false
     var issuing = true
@@ -114,7 +120,7 @@ public func runJobLoop<E: IOEngine>(
         while issuing && freeCount > 0 {
             var n = min(freeCount, plan.submitBatch)
             if measuring {
-                let room = limit &- min(limit, recorded &+ UInt64(inflight))
+                let room = limit &- min(limit, recorded &+ failedMeasured &+ UInt64(inflight))
                 if room == 0 { issuing = false; break }
                 if UInt64(n) > room { n = Int(room) }
             }
@@ -190,7 +196,10 @@ public func runJobLoop<E: IOEngine>(
                         out.firstError = "short read at offset \(slotOffsets[slot]): \(res) of \(plan.blockSize) bytes (end of file or a truncated target)"
                     }
                 }
-                issuing = false
+                // Polled reads that the device cannot poll never succeed: stop even when
+                // asked to continue, rather than spin on errors.
+                if !plan.continueOnError || res == -EOPNOTSUPP { issuing = false }
+                if measuring { failedMeasured &+= 1 }
             }
             freeSlots[freeCount] = slot
             freeCount &+= 1
@@ -215,7 +224,7 @@ public func runJobLoop<E: IOEngine>(
                 hist = LatencyHistogram()
                 intervalStart = now
             }
-            if recorded >= limit { issuing = false }
+            if recorded &+ failedMeasured >= limit { issuing = false }
         } else if now >= rampEnd {
             // Ramp over: what was measured so far is discarded; in-flight reads count.
             measuring = true

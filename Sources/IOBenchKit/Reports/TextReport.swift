@@ -82,6 +82,9 @@ public enum TextReport {
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
             out += "note: \(c.label): \(c.latency!.outOfRange) latencies above 60 s were counted but are not in the percentiles\n"
         }
+        for c in r.cases where c.status == .ok && (c.errors.ioErrors > 0 || c.errors.shortReads > 0) {
+            out += "errors: \(c.label): \(c.errors.ioErrors) I/O errors, \(c.errors.shortReads) short reads, counted and run past (--continue-on-error); first: \(c.errors.firstError ?? "?")\n"
+        }
         for c in r.cases where c.errors.verifiedReads > 0 && c.errors.verifyMismatches == 0 {
             out += "verified: \(c.label): \(c.errors.verifiedReads) reads held exactly the data written at their offsets\n"
         }

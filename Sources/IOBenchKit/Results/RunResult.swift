@@ -344,7 +344,7 @@ public struct CaseResult: Codable, Sendable {
             status = .failed
             reason = failure.description
             failureClass = failure.exitCode == 2 ? .badInput : .runFailed
-        } else if errors.ioErrors > 0 || errors.shortReads > 0 {
+        } else if (errors.ioErrors > 0 || errors.shortReads > 0) && !spec.continueOnError {
             status = .failed
             reason = errors.firstError
             failureClass = .runFailed

@@ -19,12 +19,16 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     /// The path class every read meets, planned from the extent map; nil for plain
     /// offsets over the whole region.
     public var pathClass: PathClass?
+    /// Keep reading after I/O errors and short reads; they are still counted and
+    /// reported, but the case does not fail for them.
+    public var continueOnError = false
 
     public init(engine: EngineKind) { self.engine = engine }
 
     enum CodingKeys: String, CodingKey {
         case engine, options, pattern, jobs, seed, cpus, verify
         case pathClass = "class"
+        case continueOnError = "continue_on_error"
         case blockSize = "bs"
         case queueDepth = "iodepth"
         case runtimeNs = "runtime_ns"
@@ -82,5 +86,40 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         for cpu in cpus where cpu < 0 || cpu >= 4096 {
             throw .badInput("--cpus \(cpu) is not a CPU number")
         }
+    }
+}
+
+// Readers accept v1 results written before a field existed: it takes its default.
+extension CaseSpec {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        engine = try c.decode(EngineKind.self, forKey: .engine)
+        options = try c.decodeIfPresent(EngineOptions.self, forKey: .options) ?? EngineOptions()
+        pattern = try c.decodeIfPresent(AccessPattern.self, forKey: .pattern) ?? .random
+        blockSize = try c.decodeIfPresent(Int.self, forKey: .blockSize) ?? 4096
+        queueDepth = try c.decodeIfPresent(Int.self, forKey: .queueDepth) ?? 1
+        jobs = try c.decodeIfPresent(Int.self, forKey: .jobs) ?? 1
+        runtimeNs = try c.decodeIfPresent(UInt64.self, forKey: .runtimeNs)
+        ioLimit = try c.decodeIfPresent(UInt64.self, forKey: .ioLimit)
+        rampNs = try c.decodeIfPresent(UInt64.self, forKey: .rampNs) ?? 0
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        cpus = try c.decodeIfPresent([Int].self, forKey: .cpus) ?? []
+        verify = try c.decodeIfPresent(Bool.self, forKey: .verify) ?? false
+        pathClass = try c.decodeIfPresent(PathClass.self, forKey: .pathClass)
+        continueOnError = try c.decodeIfPresent(Bool.self, forKey: .continueOnError) ?? false
+    }
+}
+
+extension EngineOptions {
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hipri = try c.decodeIfPresent(Bool.self, forKey: .hipri) ?? false
+        fixedBuffers = try c.decodeIfPresent(Bool.self, forKey: .fixedBuffers) ?? false
+        registeredFiles = try c.decodeIfPresent(Bool.self, forKey: .registeredFiles) ?? false
+        sqpoll = try c.decodeIfPresent(Bool.self, forKey: .sqpoll) ?? false
+        plainRing = try c.decodeIfPresent(Bool.self, forKey: .plainRing) ?? false
+        submitBatch = try c.decodeIfPresent(Int.self, forKey: .submitBatch) ?? 1
+        completeBatch = try c.decodeIfPresent(Int.self, forKey: .completeBatch) ?? 1
     }
 }

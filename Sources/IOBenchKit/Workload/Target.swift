@@ -9,6 +9,9 @@ public struct TargetRequest: Sendable {
     public var size: UInt64?
     /// Whether iobench may create the file when it does not exist.
     public var createIfMissing: Bool = true
+    /// Whether a regular file iobench did not write may be replaced (--force-overwrite)
+    /// when it is too small for `size`. Never applies to block devices.
+    public var forceOverwrite = false
     public static let defaultNewFileSize: UInt64 = 1 << 30
 
     public init(path: String, size: UInt64? = nil, createIfMissing: Bool = true) {
@@ -86,9 +89,22 @@ public final class Target: @unchecked Sendable {
         // (files with unwritten extents end in zeros, not in the stamp).
         var stamped = createdNow || StampedFileWriter.looksStamped(path: path, size: fileSize)
             || LayoutBuilder.marker(path: path) != nil
+        if let wanted = request.size, wanted > fileSize, !stamped, request.forceOverwrite {
+            // The user asked for it: replace the foreign file with iobench's own.
+            let dir = parentDirectory(of: path)
+            try checkFreeSpace(dir: dir, needed: wanted, path: path)
+            guard unlink(path) == 0 else {
+                throw .badInput("cannot replace \(path): \(Errno.current); check its permissions")
+            }
+            try StampedFileWriter.write(path: path, from: 0, to: wanted, create: true, log: log)
+            guard stat(path, &st) == 0 else { throw .runFailed("cannot stat \(path) after writing it: \(Errno.current)") }
+            fileSize = UInt64(st.st_size)
+            createdNow = true
+            stamped = true
+        }
         if let wanted = request.size, wanted > fileSize {
             guard stamped else {
-                throw .badInput("target \(path) holds \(fileSize) bytes, less than --size \(Units.formatSize(wanted)); lower --size, or pick a new path so iobench creates the file")
+                throw .badInput("target \(path) holds \(fileSize) bytes, less than --size \(Units.formatSize(wanted)), and iobench did not write it; lower --size, pick a new path so iobench creates the file, or pass --force-overwrite to replace it")
             }
             // iobench's own file: extending it writes only what iobench would have written.
             let dir = parentDirectory(of: path)
