@@ -36,7 +36,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("text, markdown, json or junit.", valueName: "format"))
     var format: String = "text"
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison as JSON to this file.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison to this file, in --format (JSON when the format is text).", valueName: "file"))
     var output: String?
 
     func run() throws {
@@ -48,7 +48,13 @@ struct CompareCommand: ParsableCommand {
         let n = try ResultFile.read(new)
         let result = try Comparator.compare(base: b, new: n, baseName: base, newName: new, thresholds: thresholds)
         if let output {
-            try ResultWriter.writeAtomically(try ComparisonReport.json(result), to: output)
+            let data: Data
+            switch format {
+            case "markdown": data = Data(ComparisonReport.markdown(result).utf8)
+            case "junit": data = Data(ComparisonReport.junit(result).utf8)
+            default: data = try ComparisonReport.json(result)
+            }
+            try ResultWriter.writeAtomically(data, to: output)
         }
         switch format {
         case "json": FileHandle.standardOutput.write(try ComparisonReport.json(result))

@@ -85,8 +85,10 @@ public protocol IOEngine: AnyObject {
     init(_ setup: EngineSetup) throws(IOBenchError)
     /// Queues a read of `blockSize` bytes at `offset` into the buffer of `slot`.
     func prepare(slot: Int, offset: UInt64)
-    /// Hands every prepared read to the kernel.
-    func commit() throws(IOBenchError)
+    /// Hands every prepared read to the kernel. `beforeReap` says the loop will reap
+    /// next: an engine may then fold this submit into the reap's wait (one system call
+    /// for both, as t/io_uring does).
+    func commit(beforeReap: Bool) throws(IOBenchError)
     /// Waits for at least `minimum` completions (fewer only if fewer are in flight), then
     /// copies out up to `batch.capacity` of them and returns how many.
     func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int

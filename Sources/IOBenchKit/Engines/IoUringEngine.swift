@@ -9,7 +9,7 @@ public final class IoUringEngine: IOEngine {
     }
 
     @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
-    @inline(__always) public func commit() throws(IOBenchError) { try ring.commit() }
+    @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
     @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         try ring.reap(minimum: minimum, into: batch)
     }

@@ -12,6 +12,10 @@ public final class IoUringRing {
     let fixedFile: Int32
     let fixedBuffers: Bool
     var prepared: Int = 0
+    /// The last batch waits to be submitted by reap's submit-and-wait.
+    var deferred = false
+    /// SQPOLL submits by itself; everything else folds the last submit into the wait.
+    let foldSubmitIntoWait: Bool
     /// Flags the ring was created with, for the report.
     public let setupFlags: UInt32
 
@@ -61,6 +65,9 @@ public final class IoUringRing {
             }
         }
         setupFlags = flags
+        foldSubmitIntoWait = !setup.options.sqpoll
+        // A registered ring fd saves the fd lookup on every io_uring_enter (kernel 5.18+).
+        _ = io_uring_register_ring_fd(r)
         blockSize = UInt32(setup.blockSize)
         buffers = setup.buffers
         fixedBuffers = setup.options.fixedBuffers
@@ -106,7 +113,18 @@ public final class IoUringRing {
     }
 
     @inline(__always)
-    func commit() throws(IOBenchError) {
+    func commit(beforeReap: Bool) throws(IOBenchError) {
+        if beforeReap && foldSubmitIntoWait {
+            // Submitted by reap's io_uring_submit_and_wait: one enter instead of two.
+            deferred = true
+            return
+        }
+        try submitPrepared()
+    }
+
+    @inline(__always)
+    func submitPrepared() throws(IOBenchError) {
+        deferred = false
         while prepared > 0 {
             let r = iob_ring_submit(ring)
             if r >= 0 { prepared -= Int(r); if r == 0 { break }; continue }
@@ -119,6 +137,13 @@ public final class IoUringRing {
 
     @inline(__always)
     func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
+        if deferred {
+            deferred = false
+            var r: Int32
+            repeat { r = iob_ring_submit_and_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
+            guard r >= 0 else { throw .runFailed("io_uring_enter (submit and wait) failed: \(Errno(-r))") }
+            prepared = 0
+        }
         if Int(iob_ring_cq_ready(ring)) < minimum {
             var r: Int32
             repeat { r = iob_ring_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN

@@ -52,7 +52,7 @@ public final class LibaioEngine: IOEngine {
     }
 
     @inline(__always)
-    public func commit() throws(IOBenchError) {
+    public func commit(beforeReap: Bool) throws(IOBenchError) {
         var done = 0
         while done < pendingCount {
             let r = io_submit(ctx, pendingCount - done, pending + done)

@@ -22,7 +22,7 @@ public final class PsyncEngine: IOEngine {
     public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
     @inline(__always)
-    public func commit() throws(IOBenchError) {
+    public func commit(beforeReap: Bool) throws(IOBenchError) {
         var r: Int
         repeat {
             r = pread(fd, buffers.buffer(pending.slot), blockSize, off_t(Int64(bitPattern: pending.offset)))

@@ -25,7 +25,7 @@ public final class Pvsync2Engine: IOEngine {
     public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
     @inline(__always)
-    public func commit() throws(IOBenchError) {
+    public func commit(beforeReap: Bool) throws(IOBenchError) {
         var r: Int
         repeat {
             r = iob_preadv2(fd, buffers.buffer(pending.slot), blockSize, off_t(Int64(bitPattern: pending.offset)), flags)

@@ -142,7 +142,7 @@ public func runJobLoop<E: IOEngine>(
             freeCount &-= n
             inflight &+= n
             do {
-                try engine.commit()
+                try engine.commit(beforeReap: freeCount == 0)
             } catch {
                 out.failure = error
                 issuing = false

@@ -93,11 +93,11 @@ public enum ComparisonReport {
     }
 
     public static func junit(_ r: ComparisonResult) -> String {
-        let tests = r.cases.reduce(0) { $0 + $1.metrics.count } + r.missingInNew.count
+        let tests = r.cases.reduce(0) { $0 + $1.metrics.count } + r.missingInNew.count + r.missingInBase.count
         let failures = r.cases.reduce(0) { $0 + $1.metrics.filter { $0.verdict == .regression }.count }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"iobench compare\" tests=\"\(tests)\" failures=\"\(failures)\">\n"
-        out += "  <testsuite name=\"\(xml(r.new)) vs \(xml(r.base))\" tests=\"\(tests)\" failures=\"\(failures)\" skipped=\"\(r.missingInNew.count)\">\n"
+        out += "  <testsuite name=\"\(xml(r.new)) vs \(xml(r.base))\" tests=\"\(tests)\" failures=\"\(failures)\" skipped=\"\(r.missingInNew.count + r.missingInBase.count)\">\n"
         for c in r.cases {
             for m in c.metrics {
                 let name = "\(c.id) \(m.metric.rawValue) \(String(format: "%+.0f%%", m.thresholdPercent))"
@@ -113,6 +113,9 @@ public enum ComparisonReport {
         }
         for id in r.missingInNew {
             out += "    <testcase classname=\"iobench.\(xml(id))\" name=\"\(xml(id)) present\">\n      <skipped message=\"missing in \(xml(r.new))\"/>\n    </testcase>\n"
+        }
+        for id in r.missingInBase {
+            out += "    <testcase classname=\"iobench.\(xml(id))\" name=\"\(xml(id)) in baseline\">\n      <skipped message=\"missing in \(xml(r.base)): no baseline to compare with\"/>\n    </testcase>\n"
         }
         out += "  </testsuite>\n</testsuites>\n"
         return out

@@ -71,7 +71,12 @@ public enum ResultMerger {
                 if out.errors.firstError == nil { out.errors.firstError = c.errors.firstError }
                 if c.status == .failed { out.status = .failed; out.reason = c.reason; out.failureClass = c.failureClass }
             }
-            out.latency = LatencySummary(merged)
+            var summary = LatencySummary(merged)
+            if let lo = parts.compactMap({ $0.1.latency?.count ?? 0 > 0 ? $0.1.latency?.minNs : nil }).min() { summary.minNs = lo }
+            if let hi = parts.compactMap({ $0.1.latency?.maxNs }).max() { summary.maxNs = hi }
+            out.latency = summary
+            out.interrupted = parts.contains { $0.1.interrupted }
+            out.errors.firstMismatchOffset = parts.lazy.compactMap { $0.1.errors.firstMismatchOffset }.first
             out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
             out.cpu = CPUSummary(usage, ios: out.ios)
             // IOPS of a merged case is the mean over its sources (repeats of one machine);
@@ -80,13 +85,19 @@ public enum ResultMerger {
             out.bytesPerSecond = out.iops * Double(out.config.blockSize)
             out.sources = parts.map(\.0)
             out.repeats = nil
-            out.spread = parts.count > 1 ? RepeatSpread(
-                count: parts.count, iops: Spread(parts.map { $0.1.iops }),
-                meanNs: Spread(parts.compactMap { $0.1.latency?.meanNs }),
-                cpuPerIONs: Spread(parts.compactMap { $0.1.cpu?.perIONs }),
+            // The spread runs over every repeat of every source (or the sources themselves
+            // when they have no repeats), so merged results stay as noise-aware as their inputs.
+            let units: [(iops: Double, mean: Double?, cpu: Double?, latency: LatencySummary?)] = parts.flatMap { part in
+                part.1.repeats.map { reps in reps.map { ($0.iops, $0.latency?.meanNs, $0.cpu?.perIONs, $0.latency) } }
+                    ?? [(part.1.iops, part.1.latency?.meanNs, part.1.cpu?.perIONs, part.1.latency)]
+            }
+            out.spread = units.count > 1 ? RepeatSpread(
+                count: units.count, iops: Spread(units.map(\.iops)),
+                meanNs: Spread(units.compactMap(\.mean)),
+                cpuPerIONs: Spread(units.compactMap(\.cpu)),
                 percentilesNs: Dictionary(uniqueKeysWithValues: LatencySummary.reportedPercentiles.map { p in
-                    (RepeatSpread.key(p), Spread(parts.compactMap { $0.1.latency?.value(at: p) }.map { Double($0) }))
-                })) : parts[0].1.spread
+                    (RepeatSpread.key(p), Spread(units.compactMap { $0.latency?.value(at: p) }.map { Double($0) }))
+                })) : nil
             out.timelineIOPS = []
             out.jobs = parts.flatMap { $0.1.jobs }
             cases.append(out)

@@ -102,13 +102,17 @@ extension CaseResult {
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
                                      cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS))
         }
-        let latencyMerged = LatencySummary(merged)
+        var latencyMerged = LatencySummary(merged)
+        // Decoded histograms know buckets, not values: keep the repeats' exact extremes.
+        if let lo = repeats.compactMap({ $0.latency?.count ?? 0 > 0 ? $0.latency?.minNs : nil }).min() { latencyMerged.minNs = lo }
+        if let hi = repeats.compactMap({ $0.latency?.maxNs }).max() { latencyMerged.maxNs = hi }
         out.latency = latencyMerged
         out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
         out.iops = repeats.map(\.iops).reduce(0, +) / Double(repeats.count)
         out.bytesPerSecond = out.iops * Double(out.config.blockSize)
         out.cpu = CPUSummary(usage, ios: out.ios)
         out.timelineIOPS = repeats.flatMap(\.timelineIOPS)
+        out.timelineTruncated = repeats.contains { $0.timelineTruncated }
         // Intervals of every repeat, each at its own time since the first repeat began.
         let origin = repeats.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
         out.measureStartEpochNs = origin

@@ -296,6 +296,7 @@ public struct CaseResult: Codable, Sendable {
         if s.options.hipri { id += "-hipri" }
         if s.options.submitBatch != 1 { id += "-sb\(s.options.submitBatch)" }
         if s.options.completeBatch != 1 { id += "-cb\(s.options.completeBatch)" }
+        if s.options.plainRing { id += "-plainring" }
         if let c = s.pathClass { id += "-\(c.rawValue)" }
         return id
     }
