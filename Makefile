@@ -1,7 +1,7 @@
 # iobench front door. `make run` and `make test` do all set-up on a fresh machine.
 SWIFT ?= swift
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps build release run test bench micro clean
 
 all: release
 
@@ -28,6 +28,10 @@ test:
 bench: release
 	@scripts/install-deps.sh bench
 	python3 benchmarks/compare_fio.py
+
+## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
+micro: release
+	.build/release/iobench-micro
 
 clean:
 	rm -rf .build

@@ -46,6 +46,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Micro-benchmarks of the hot loop's pieces (make micro); timing goals live here,
+        // never in tests.
+        .executableTarget(
+            name: "iobench-micro",
+            dependencies: ["IOBenchKit"],
+            path: "benchmarks/Micro"
+        ),
         .testTarget(
             name: "IOBenchKitTests",
             dependencies: ["IOBenchKit"]

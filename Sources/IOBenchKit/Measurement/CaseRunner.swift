@@ -91,7 +91,7 @@ public struct CaseRunner {
                            submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,
                            runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
                            verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
-                           continueOnError: spec.continueOnError,
+                           continueOnError: spec.continueOnError, latencyEvery: spec.latencySample,
                            timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs)
         do {
             switch spec.engine {

@@ -19,6 +19,10 @@ public struct JobPlan: Sendable {
     public var verifyZeros = false
     /// Keep issuing after an I/O error or short read (counted and reported either way).
     public var continueOnError = false
+    /// Latency sampling: 1 times every read, N times the reads of 1 commit in N (one
+    /// clock read per sampled commit), 0 times none (the clock is then read every 8th
+    /// reap, only to end the run and fill the timeline).
+    public var latencyEvery = 1
     /// Seconds of timeline to keep (one IOPS value per second).
     public var timelineCapacity: Int
     /// `--hist-log`: also keep one histogram per interval of this length (nil: none).
@@ -75,10 +79,12 @@ public func runJobLoop<E: IOEngine>(
     let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
     let slotOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
     let slotFileOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
+    // Whether a slot's read was submitted in the measured phase (sampled or not).
+    let slotMeasured = UnsafeMutablePointer<Bool>.allocate(capacity: qd)
     let timeline = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, plan.timelineCapacity))
     let batch = CompletionBatch(capacity: qd)
     defer {
-        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate(); slotFileOffsets.deallocate()
+        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate(); slotFileOffsets.deallocate(); slotMeasured.deallocate()
         timeline.deallocate(); batch.deallocate()
     }
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
@@ -114,6 +120,9 @@ public func runJobLoop<E: IOEngine>(
     var intervals: [IntervalHistogram] = []
     if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
     var now = start
+    let every = plan.latencyEvery
+    var commits: UInt64 = 0
+    var reaps: UInt64 = 0
 
     loop: while true {
         // Fill the queue, one commit per submit batch.
@@ -133,10 +142,15 @@ public func runJobLoop<E: IOEngine>(
                 engine.prepare(slot: slot, offset: offset)
                 i &+= 1
             }
-            let submitTime = monotonicNanoseconds()
+            // 0 marks a read whose latency is not sampled.
+            let sampled = every == 1 || (every > 1 && commits % UInt64(every) == 0)
+            commits &+= 1
+            let submitTime = sampled ? monotonicNanoseconds() : 0
             i = 0
             while i < n {
-                submitTimes[freeSlots[freeCount &- 1 &- i]] = submitTime
+                let slot = freeSlots[freeCount &- 1 &- i]
+                submitTimes[slot] = submitTime
+                slotMeasured[slot] = measuring
                 i &+= 1
             }
             freeCount &-= n
@@ -160,15 +174,23 @@ public func runJobLoop<E: IOEngine>(
             out.failure = error
             break loop
         }
-        now = monotonicNanoseconds()
+        // One clock read per reaped batch; with sampling, only when a sampled read
+        // completed or every 8th reap (for the deadline and the timeline).
+        reaps &+= 1
+        var clockRead = every == 1 || reaps & 7 == 0
+        if clockRead { now = monotonicNanoseconds() }
         var j = 0
         while j < k {
             let slot = Int(truncatingIfNeeded: batch.slots[j])
             let res = batch.results[j]
             if res == bs {
                 // Reads submitted during the ramp are not measured, even if they complete after it.
-                if measuring && submitTimes[slot] >= measureStart {
-                    hist.record(now &- submitTimes[slot])
+                if slotMeasured[slot] {
+                    let t0 = submitTimes[slot]
+                    if t0 != 0 {
+                        if !clockRead { now = monotonicNanoseconds(); clockRead = true }
+                        hist.record(now &- t0)
+                    }
                     recorded &+= 1
                 }
                 if plan.verify {
@@ -206,6 +228,10 @@ public func runJobLoop<E: IOEngine>(
             j &+= 1
         }
         inflight &-= k
+        if !clockRead {
+            if stop.load(ordering: .relaxed) { issuing = false; out.interrupted = true }
+            continue
+        }
 
         if measuring {
             while now >= nextSecond {

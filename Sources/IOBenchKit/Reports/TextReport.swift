@@ -39,6 +39,12 @@ public enum TextReport {
                 rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
                 continue
             }
+            if l.count == 0 {
+                // Peak mode: no read was timed.
+                rows.append([c.label + (c.status == .failed ? " (!)" : ""), Fmt.count(c.iops), String(format: "%.1f", c.bytesPerSecond / 1_048_576),
+                             "-", "-", "-", "-", "-", "-", "-", String(format: "%.2f", cpu.perIONs / 1000)])
+                continue
+            }
             rows.append([
                 c.label + (c.status == .failed ? " (!)" : ""),
                 Fmt.count(c.iops),
@@ -58,7 +64,7 @@ public enum TextReport {
         let classSection = classComparison(r.cases)
         if !classSection.isEmpty { out += "\n" + classSection }
 
-        let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 }
+        let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 && ($0.latency?.count ?? 0) > 0 }
         if !ran.isEmpty {
             out += "\n" + histograms(ran)
         }

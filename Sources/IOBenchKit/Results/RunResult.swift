@@ -298,6 +298,7 @@ public struct CaseResult: Codable, Sendable {
         if s.options.completeBatch != 1 { id += "-cb\(s.options.completeBatch)" }
         if s.options.plainRing { id += "-plainring" }
         if let c = s.pathClass { id += "-\(c.rawValue)" }
+        if s.latencySample == 0 { id += "-nolat" } else if s.latencySample > 1 { id += "-lat\(s.latencySample)" }
         return id
     }
 

@@ -22,6 +22,8 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     /// Keep reading after I/O errors and short reads; they are still counted and
     /// reported, but the case does not fail for them.
     public var continueOnError = false
+    /// Latency sampling: 1 every read, N one commit in N, 0 none (peak mode).
+    public var latencySample = 1
 
     public init(engine: EngineKind) { self.engine = engine }
 
@@ -29,6 +31,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         case engine, options, pattern, jobs, seed, cpus, verify
         case pathClass = "class"
         case continueOnError = "continue_on_error"
+        case latencySample = "latency_sample"
         case blockSize = "bs"
         case queueDepth = "iodepth"
         case runtimeNs = "runtime_ns"
@@ -42,6 +45,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         if jobs > 1 { s += " x\(jobs)" }
         if pattern == .sequential { s += " seq" }
         if let pathClass { s += " \(pathClass.rawValue)" }
+        if latencySample == 0 { s += " nolat" } else if latencySample > 1 { s += " lat1/\(latencySample)" }
         return s
     }
 
@@ -107,6 +111,7 @@ extension CaseSpec {
         verify = try c.decodeIfPresent(Bool.self, forKey: .verify) ?? false
         pathClass = try c.decodeIfPresent(PathClass.self, forKey: .pathClass)
         continueOnError = try c.decodeIfPresent(Bool.self, forKey: .continueOnError) ?? false
+        latencySample = try c.decodeIfPresent(Int.self, forKey: .latencySample) ?? 1
     }
 }
 
