@@ -28,6 +28,7 @@ test:
 bench: release
 	@scripts/install-deps.sh bench
 	python3 benchmarks/compare_fio.py
+	python3 benchmarks/measurement_cost.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release
