@@ -108,6 +108,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (values in µs).", valueName: "dir"))
     var hgrmDir: String?
 
+    @Option(name: .customLong("plot"), help: ArgumentHelp("Write the plots (spectrum.svg, histogram.svg, timeline.svg, classes.svg) and a self-contained report.html to DIR, created when missing. 'iobench report' makes the same from a saved result.", valueName: "dir"))
+    var plotDir: String?
+
     @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
     var continueOnError = false
 
@@ -197,6 +200,9 @@ struct RunCommand: ParsableCommand {
             for c in result.cases where c.histogram != nil {
                 try ResultWriter.writeAtomically(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm")
             }
+        }
+        if let plotDir {
+            try PlotFiles.write(inputs: [.run(name: output ?? "this run", result: result)], to: plotDir, html: true, option: "--plot")
         }
         switch format {
         case "json":
