@@ -33,6 +33,9 @@ struct MergeCommand: ParsableCommand {
         guard inputs.count >= 1 else { throw IOBenchError.badInput("merge needs result files: iobench merge A.json B.json -o ALL.json") }
         let results = try inputs.map { (file: $0, result: try ResultFile.read($0)) }
         let merged = try ResultMerger.merge(results)
+        guard (try? merged.jsonData()) != nil else {
+            throw IOBenchError.badInput("the inputs hold numbers out of any real range (the merged result has infinite or NaN values); check the files for damage")
+        }
         try ResultWriter.writeJSON(merged, to: output)
         if format == "json" {
             FileHandle.standardOutput.write(try merged.jsonData())

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import Foundation
 import Glibc
 import IOBenchKit
@@ -111,6 +112,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("plot"), help: ArgumentHelp("Write the plots (spectrum.svg, histogram.svg, timeline.svg, classes.svg) and a self-contained report.html to DIR, created when missing. 'iobench report' makes the same from a saved result.", valueName: "dir"))
     var plotDir: String?
 
+    @Option(name: .customLong("latency-sample"), help: ArgumentHelp("Time the reads of 1 commit in N (one clock read per sampled batch, as t/io_uring samples); IOPS still counts every read. Default 1: every read.", valueName: "n"))
+    var latencySample: Int = 1
+
+    @Flag(name: .customLong("no-latency"), help: "Peak mode: time no read (IOPS, bandwidth and CPU time only). Same as --latency-sample 0.")
+    var noLatency = false
+
     @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
     var continueOnError = false
 
@@ -132,6 +139,7 @@ struct RunCommand: ParsableCommand {
             throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
         }
         let specs = try makeSpecs()
+        try checkOutputPaths()
         let targetPath = try resolveTargetPath()
         var request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
         request.forceOverwrite = forceOverwrite
@@ -151,6 +159,9 @@ struct RunCommand: ParsableCommand {
             }
         }
         let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        // Signals stop the run from here on, file creation included.
+        let stop = ManagedAtomic<Bool>(false)
+        SignalStop.install(stop)
         let target = try Target.open(request, log: log)
         let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
         for (i, spec) in specs.enumerated() {
@@ -166,7 +177,7 @@ struct RunCommand: ParsableCommand {
             batches.append(try classSuiteBatch(scratchDirectory: Target.parentDirectory(of: targetPath), log: log))
         }
 
-        let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1)
+        let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1, stop: stop)
         if verifyPath || isDefaultSuite {
             // One traced pass per planned class and block size, shared by every engine.
             var verified: [String: PathVerification] = [:]
@@ -180,7 +191,6 @@ struct RunCommand: ParsableCommand {
                 result.pathVerification = verified[key]
             }
         }
-        SignalStop.install(session.stop)
         if histLog != nil {
             let ns = try Units.parseDuration(histInterval, option: "hist-interval")
             guard ns >= 10_000_000 else {
@@ -217,6 +227,10 @@ struct RunCommand: ParsableCommand {
             throw RunExit(code: 128 + signal)
         }
         let failed = result.cases.filter { $0.status == .failed }
+        for c in failed {
+            // The report has the details; stderr names each failure on one line.
+            FileHandle.standardError.write("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))\n".data(using: .utf8)!)
+        }
         if !failed.isEmpty {
             // A failure the user can fix (a limit, a refused option) is bad input.
             throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
@@ -316,12 +330,45 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// Where results will be written must exist before anything is measured.
+    func checkOutputPaths() throws {
+        var isDir: ObjCBool = false
+        for file in [output, histLog].compactMap({ $0 }) {
+            let dir = Target.parentDirectory(of: file)
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw IOBenchError.badInput("cannot write \(file): directory \(dir) does not exist; create it or choose another path")
+            }
+        }
+        if let hgrmDir {
+            guard FileManager.default.fileExists(atPath: hgrmDir, isDirectory: &isDir), isDir.boolValue else {
+                throw IOBenchError.badInput("--hgrm \(hgrmDir) is not a directory; create it first")
+            }
+        }
+        if let plotDir {
+            // --plot creates its directory; its parent must exist.
+            if !(FileManager.default.fileExists(atPath: plotDir, isDirectory: &isDir) && isDir.boolValue) {
+                let parent = Target.parentDirectory(of: plotDir)
+                guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
+                    throw IOBenchError.badInput("--plot \(plotDir) cannot be created: \(parent) does not exist; create it or choose another directory")
+                }
+            }
+        }
+    }
+
     func runtimeNanoseconds() throws -> UInt64 {
         try Units.parseDuration(runtime ?? (isDefaultSuite ? "1500ms" : "3s"), option: "runtime")
     }
 
     func rampNanoseconds() throws -> UInt64 {
         try Units.parseDuration(rampTime ?? (isDefaultSuite ? "300ms" : "500ms"), option: "ramp-time")
+    }
+
+    func latencyEvery() throws -> Int {
+        if noLatency { return 0 }
+        guard latencySample >= 0 && latencySample <= 1_000_000 else {
+            throw IOBenchError.badInput("--latency-sample \(latencySample) is invalid; use 1 (every read), N up to 1000000 (1 commit in N), or --no-latency")
+        }
+        return latencySample
     }
 
     func cpuNumbers() throws -> [Int] {
@@ -347,6 +394,7 @@ struct RunCommand: ParsableCommand {
         s.ioLimit = numberIOs
         s.verify = verify
         s.continueOnError = continueOnError
+        s.latencySample = try latencyEvery()
         s.cpus = try cpuNumbers()
         guard let p = AccessPattern(rawValue: rw) else {
             throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")
@@ -427,6 +475,7 @@ struct RunCommand: ParsableCommand {
                 s.ioLimit = numberIOs
                 s.verify = verify
                 s.continueOnError = continueOnError
+                s.latencySample = try latencyEvery()
                 var o = options
                 if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
                 if e != .pvsync2 { o.hipri = false }

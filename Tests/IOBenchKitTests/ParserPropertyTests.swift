@@ -480,7 +480,8 @@ extension ParserPropertyTests {
             (#""schema_version" : 1"#, #""schema_version" : 2"#, "schema version 2"),
             (#""schema_version" : 1"#, #""schema_version" : 0"#, "schema version 0"),
             (#""schema_version" : 1"#, #""schema_version" : "1""#, "schema version"),
-            (#""schema_version" : 1"#, #""schema_version" : 1e999"#, "schema version"),
+            // Foundation's parser refuses a number beyond Double: not JSON it can read.
+            (#""schema_version" : 1"#, #""schema_version" : 1e999"#, "does not parse"),
             (#""schema_version" : 1"#, #""schema_version" : 99999999999999999999"#, "schema version"),
             (#""schema" : "iobench/result""#, #""schema" : "fio""#, "'fio'"),
             (#""schema" : "iobench/result""#, #""schema" : 1"#, "schema"),

@@ -89,7 +89,7 @@ public final class IoUringRing {
             var iovecs = (0 ..< setup.queueDepth).map { iovec(iov_base: setup.buffers.buffer($0), iov_len: setup.blockSize) }
             let rb = io_uring_register_buffers(r, &iovecs, UInt32(setup.queueDepth))
             guard rb == 0 else {
-                io_uring_queue_exit(r); free(r)
+                // Every stored property is set by now, so deinit exits and frees the ring.
                 if rb == -ENOMEM || rb == -EPERM {
                     throw .badInput("registering \(setup.queueDepth) buffers of \(setup.blockSize) bytes failed (\(Errno(-rb))): RLIMIT_MEMLOCK is too low; raise it with 'ulimit -l unlimited' or drop --fixed-buffers")
                 }

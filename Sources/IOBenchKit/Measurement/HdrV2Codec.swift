@@ -159,8 +159,12 @@ public enum HdrV2Codec {
         var pos = 40
         let end = 40 + payloadLength
         var index = 0
+        var total: UInt64 = 0
         while pos < end {
             let v = try readZigZag(raw, &pos, end)
+            // A run of zeros or an index beyond any histogram of iobench's range is damage.
+            guard v != Int64.min, v >= -(1 << 24) else { throw DecodeError.malformed("zero run out of range") }
+            guard index < 1 << 24 else { throw DecodeError.malformed("counts beyond the histogram's range") }
             if v < 0 {
                 index += Int(-v)
             } else {
@@ -170,6 +174,10 @@ public enum HdrV2Codec {
                     let low = layout.value(at: index)
                     guard low <= LatencyHistogram.highest else { throw DecodeError.malformed("value beyond 60 s") }
                     let value = Swift.min(h.histogram.highestEquivalentForValue(low), LatencyHistogram.highest)
+                    // No run records 2^56 reads; a larger total is damage (and could
+                    // overflow when merged).
+                    total = total &+ UInt64(v)
+                    guard UInt64(v) < 1 << 56, total < 1 << 56 else { throw DecodeError.malformed("counts beyond any real run") }
                     guard h.histogram.record(value, count: UInt64(v)) else {
                         throw DecodeError.malformed("value beyond 60 s")
                     }
@@ -177,8 +185,15 @@ public enum HdrV2Codec {
                 index += 1
             }
         }
-        h.sum = UInt64(h.histogram.mean * Double(h.histogram.totalCount))
+        h.sum = exactSum(mean: h.histogram.mean, count: h.histogram.totalCount)
         return h
+    }
+
+    /// mean × count as an exact sum, or 0 when a damaged file's mean is not a latency.
+    public static func exactSum(mean: Double, count: UInt64) -> UInt64 {
+        let total = mean * Double(count)
+        guard total.isFinite, total >= 0, total < 1.8e19 else { return 0 }
+        return UInt64(total)
     }
 
     static func appendZigZag(_ v: Int64, to out: inout [UInt8]) {

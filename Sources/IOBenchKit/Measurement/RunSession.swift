@@ -23,7 +23,7 @@ public struct CaseBatch {
 /// recorded as skipped with the reason (in the default suite) or fail the run (when the
 /// user asked for exactly that case).
 public final class RunSession {
-    public let stop = ManagedAtomic<Bool>(false)
+    public let stop: ManagedAtomic<Bool>
     public var showProgress: Bool
     public var arguments: [String]
     /// An optional hook run after each case (the kernel path check uses it).
@@ -31,7 +31,8 @@ public final class RunSession {
     /// `--hist-log`: record one histogram per interval of this length.
     public var intervalNs: UInt64?
 
-    public init(arguments: [String], showProgress: Bool) {
+    public init(arguments: [String], showProgress: Bool, stop: ManagedAtomic<Bool> = ManagedAtomic(false)) {
+        self.stop = stop
         self.arguments = arguments
         self.showProgress = showProgress
     }

@@ -9,17 +9,20 @@ public enum IOBenchError: Error, Equatable, CustomStringConvertible {
     case badInput(String)
     /// The run itself failed: an engine the kernel refused, I/O errors during the run.
     case runFailed(String)
+    /// SIGINT or SIGTERM arrived before there was anything to report.
+    case interrupted(Int32, String)
 
     public var exitCode: Int32 {
         switch self {
         case .badInput: return 2
         case .runFailed: return 3
+        case .interrupted(let signal, _): return 128 + signal
         }
     }
 
     public var description: String {
         switch self {
-        case .badInput(let m), .runFailed(let m): return m
+        case .badInput(let m), .runFailed(let m), .interrupted(_, let m): return m
         }
     }
 }

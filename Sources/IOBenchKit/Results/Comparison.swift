@@ -67,17 +67,17 @@ public struct CompareThreshold: Codable, Sendable, Equatable {
         let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         let names = CompareMetric.allCases.map(\.rawValue).joined(separator: ", ")
         guard parts.count == 2, let metric = CompareMetric(rawValue: parts[0].lowercased()) else {
-            throw .badInput("--threshold '\(text)' is not METRIC=±N%; metrics are \(names), e.g. --threshold p99=+5% or --threshold iops=-3%")
+            throw .badInput("--threshold '\(Units.printable(text))' is not METRIC=±N%; metrics are \(names), e.g. --threshold p99=+5% or --threshold iops=-3%")
         }
         var number = parts[1]
         if number.hasSuffix("%") { number.removeLast() }
         guard let v = Double(number), v.isFinite, abs(v) < 1e6 else {
-            throw .badInput("--threshold '\(text)': '\(parts[1])' is not a percentage; write e.g. +5% or -3%")
+            throw .badInput("--threshold '\(Units.printable(text))': '\(Units.printable(parts[1]))' is not a percentage; write e.g. +5% or -3%")
         }
         let signed = number.hasPrefix("+") || number.hasPrefix("-")
         let worse = metric.higherIsBetter ? -abs(v) : abs(v)
         if signed && (v < 0) != (worse < 0) && v != 0 {
-            throw .badInput("--threshold '\(text)': for \(metric.rawValue) the worse direction is \(metric.higherIsBetter ? "down (write -N%)" : "up (write +N%)")")
+            throw .badInput("--threshold '\(Units.printable(text))': for \(metric.rawValue) the worse direction is \(metric.higherIsBetter ? "down (write -N%)" : "up (write +N%)")")
         }
         return CompareThreshold(metric: metric, percent: worse)
     }

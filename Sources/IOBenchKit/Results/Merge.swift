@@ -55,19 +55,19 @@ public enum ResultMerger {
                     throw .badInput("case \(id): its histogram does not decode (\(error)); the file is damaged")
                 }
                 var exact = h
-                exact.sum = UInt64((c.latency?.meanNs ?? 0) * Double(h.count))
+                exact.sum = HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
                 exact.outOfRange = c.latency?.outOfRange ?? 0
                 merged.add(exact)
-                out.ios += c.ios
+                out.ios = sat(out.ios, c.ios)
                 out.elapsedNs = max(out.elapsedNs, c.elapsedNs)
                 if let cpu = c.cpu {
-                    usage.userNs += cpu.userNs; usage.systemNs += cpu.systemNs
-                    usage.voluntarySwitches += cpu.voluntarySwitches; usage.involuntarySwitches += cpu.involuntarySwitches
+                    usage.userNs = sat(usage.userNs, cpu.userNs); usage.systemNs = sat(usage.systemNs, cpu.systemNs)
+                    usage.voluntarySwitches = sat(usage.voluntarySwitches, cpu.voluntarySwitches); usage.involuntarySwitches = sat(usage.involuntarySwitches, cpu.involuntarySwitches)
                 }
-                out.errors.ioErrors += c.errors.ioErrors
-                out.errors.shortReads += c.errors.shortReads
-                out.errors.verifiedReads += c.errors.verifiedReads
-                out.errors.verifyMismatches += c.errors.verifyMismatches
+                out.errors.ioErrors = sat(out.errors.ioErrors, c.errors.ioErrors)
+                out.errors.shortReads = sat(out.errors.shortReads, c.errors.shortReads)
+                out.errors.verifiedReads = sat(out.errors.verifiedReads, c.errors.verifiedReads)
+                out.errors.verifyMismatches = sat(out.errors.verifyMismatches, c.errors.verifyMismatches)
                 if out.errors.firstError == nil { out.errors.firstError = c.errors.firstError }
                 if c.status == .failed { out.status = .failed; out.reason = c.reason; out.failureClass = c.failureClass }
             }
@@ -107,4 +107,12 @@ public enum ResultMerger {
         r.mergedFrom = sources
         return r
     }
+}
+
+/// Addition that stops at the largest value instead of trapping: result files come from
+/// outside, and a damaged one must give a clear error, never a crash.
+@inline(__always)
+func sat(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (v, o) = a.addingReportingOverflow(b)
+    return o ? .max : v
 }

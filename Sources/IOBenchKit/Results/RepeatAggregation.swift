@@ -77,20 +77,20 @@ extension CaseResult {
             if let data = r.histogram?.data, let h = try? HdrV2Codec.decode(data) {
                 var exact = h
                 // Decoding loses the exact sum; the repeat's own mean restores it.
-                exact.sum = UInt64((r.latency?.meanNs ?? 0) * Double(h.count))
+                exact.sum = HdrV2Codec.exactSum(mean: r.latency?.meanNs ?? 0, count: h.count)
                 exact.outOfRange = r.latency?.outOfRange ?? 0
                 merged.add(exact)
             }
-            out.ios += r.ios
-            out.elapsedNs += r.elapsedNs
+            out.ios = sat(out.ios, r.ios)
+            out.elapsedNs = sat(out.elapsedNs, r.elapsedNs)
             if let c = r.cpu {
-                usage.userNs += c.userNs; usage.systemNs += c.systemNs
-                usage.voluntarySwitches += c.voluntarySwitches; usage.involuntarySwitches += c.involuntarySwitches
+                usage.userNs = sat(usage.userNs, c.userNs); usage.systemNs = sat(usage.systemNs, c.systemNs)
+                usage.voluntarySwitches = sat(usage.voluntarySwitches, c.voluntarySwitches); usage.involuntarySwitches = sat(usage.involuntarySwitches, c.involuntarySwitches)
             }
-            out.errors.ioErrors += r.errors.ioErrors
-            out.errors.shortReads += r.errors.shortReads
-            out.errors.verifiedReads += r.errors.verifiedReads
-            out.errors.verifyMismatches += r.errors.verifyMismatches
+            out.errors.ioErrors = sat(out.errors.ioErrors, r.errors.ioErrors)
+            out.errors.shortReads = sat(out.errors.shortReads, r.errors.shortReads)
+            out.errors.verifiedReads = sat(out.errors.verifiedReads, r.errors.verifiedReads)
+            out.errors.verifyMismatches = sat(out.errors.verifyMismatches, r.errors.verifyMismatches)
             if out.errors.firstError == nil { out.errors.firstError = r.errors.firstError }
             if out.errors.firstMismatchOffset == nil { out.errors.firstMismatchOffset = r.errors.firstMismatchOffset }
             if r.status == .failed && out.status != .failed {
@@ -119,7 +119,7 @@ extension CaseResult {
         out.intervals = repeats.flatMap { r in
             r.intervals.map { iv in
                 var shifted = iv
-                shifted.startNs += r.measureStartEpochNs &- origin
+                shifted.startNs = sat(shifted.startNs, r.measureStartEpochNs) &- origin
                 return shifted
             }
         }

@@ -155,7 +155,7 @@ public struct CPUSummary: Codable, Sendable {
     init(_ u: ThreadUsage, ios: UInt64) {
         userNs = u.userNs; systemNs = u.systemNs
         let n = Double(max(ios, 1))
-        perIONs = Double(u.userNs + u.systemNs) / n
+        perIONs = (Double(u.userNs) + Double(u.systemNs)) / n
         userPerIONs = Double(u.userNs) / n
         systemPerIONs = Double(u.systemNs) / n
         voluntarySwitches = u.voluntarySwitches
@@ -378,23 +378,34 @@ extension RunResult {
     }
 
     public static func decode(_ data: Data, source: String) throws(IOBenchError) -> RunResult {
-        struct Header: Decodable {
-            var schema: String?
-            var schema_version: Int?
-        }
-        guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
+        guard let object = try? JSONSerialization.jsonObject(with: data), let header = object as? [String: Any] else {
             throw .badInput("\(source) is not an iobench JSON result (it does not parse as a JSON object); pass a file written by 'iobench run --format json'")
         }
-        guard header.schema == schemaName else {
-            throw .badInput("\(source) is not an iobench result (schema is \(header.schema.map { "'\($0)'" } ?? "missing"), expected '\(schemaName)')")
+        guard let schema = header["schema"] as? String, schema == schemaName else {
+            let found = header["schema"].map { $0 is String ? "'\(Units.printable("\($0)"))'" : "not a string" } ?? "missing"
+            throw .badInput("\(source) is not an iobench result (schema is \(found), expected '\(schemaName)')")
         }
-        guard header.schema_version == currentSchemaVersion else {
-            throw .badInput("\(source) has schema version \(header.schema_version.map(String.init) ?? "none"); this iobench reads version \(currentSchemaVersion)")
+        let raw = header["schema_version"]
+        var version: Int?
+        // Foundation hands JSON numbers and booleans over as NSNumber, and `is Bool` holds
+        // for both: a JSON true is told apart by its class.
+        if let raw, String(describing: type(of: raw)).contains("Boolean") {
+            version = nil
+        } else if let i = raw as? Int {
+            version = i
+        } else if let d = raw as? Double, d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+            version = Int(d)
+        }
+        guard let version else {
+            throw .badInput("\(source) has no valid schema version (schema_version must be the whole number \(currentSchemaVersion)); pass a file written by 'iobench run --format json'")
+        }
+        guard version == currentSchemaVersion else {
+            throw .badInput("\(source) has schema version \(version); this iobench reads version \(currentSchemaVersion)")
         }
         do {
             return try JSONDecoder().decode(RunResult.self, from: data)
         } catch {
-            throw .badInput("\(source) is a malformed iobench result: \(error)")
+            throw .badInput("\(source) is a malformed iobench result: \(Units.printable("\(error)"))")
         }
     }
 }

@@ -57,6 +57,9 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         guard queueDepth <= 65536 else {
             throw .badInput("--iodepth \(queueDepth) is too deep; use at most 65536 (io_uring allows 32768)")
         }
+        if engine.usesIoUring && queueDepth > 32768 {
+            throw .badInput("--iodepth \(queueDepth) exceeds io_uring's ring limit of 32768 entries; lower --iodepth")
+        }
         if engine.isSynchronous && queueDepth != 1 {
             throw .badInput("\(engine.rawValue) is synchronous and keeps one read in flight; use --iodepth 1, or --engine libaio or io_uring for QD \(queueDepth)")
         }

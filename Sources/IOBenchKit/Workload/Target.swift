@@ -227,6 +227,11 @@ public enum StampedFileWriter {
         do { buffers = try AlignedBuffers(count: 1, size: chunk) } catch { throw error }
         var offset = from
         while offset < to {
+            if let signal = SignalStop.received {
+                // Interrupted: a half-written file of ours must not pass for a whole one.
+                if create { unlink(path) }
+                throw .interrupted(signal, "interrupted while writing \(path); \(create ? "the partial file was removed" : "it is incomplete")")
+            }
             let n = Int(min(UInt64(chunk), to - offset))
             Stamp.fill(buffers.base, count: (n + 7) & ~7, fileOffset: offset)
             var w: Int

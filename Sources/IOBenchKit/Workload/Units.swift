@@ -19,11 +19,11 @@ public enum Units {
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
               let value = UInt64(digits), let mult = multipliers[suffix]
         else {
-            throw .badInput("--\(option) '\(text)' is not a size; write a whole number with an optional k, m, g or t suffix, e.g. 4k or 1g")
+            throw .badInput("--\(option) '\(printable(text))' is not a size; write a whole number with an optional k, m, g or t suffix, e.g. 4k or 1g")
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: mult)
         guard !overflow, product <= UInt64(Int64.max) else {
-            throw .badInput("--\(option) '\(text)' is too large; the largest size is 8191p (2^63-1 bytes)")
+            throw .badInput("--\(option) '\(printable(text))' is too large; the largest size is 8388607t (just under 2^63 bytes)")
         }
         return product
     }
@@ -42,13 +42,26 @@ public enum Units {
               number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               let value = Double(number), value.isFinite, value >= 0
         else {
-            throw .badInput("--\(option) '\(text)' is not a duration; write a number with an optional unit (ns, us, ms, s, m, h), e.g. 500ms or 10s")
+            throw .badInput("--\(option) '\(printable(text))' is not a duration; write a number with an optional unit (ns, us, ms, s, m, h), e.g. 500ms or 10s")
         }
         let ns = value * s
         guard ns < 1e18 else {
-            throw .badInput("--\(option) '\(text)' is too long; keep durations under 31 years")
+            throw .badInput("--\(option) '\(printable(text))' is too long; keep durations under 31 years")
         }
         return UInt64(ns.rounded())
+    }
+
+    /// User text as it may appear in a one-line message: control characters escaped.
+    public static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                out += scalar.escaped(asASCII: true)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out.count > 200 ? String(out.prefix(200)) + "…" : out
     }
 
     /// `4096` → `4k`, `1073741824` → `1g`: the shortest exact form.
