@@ -129,12 +129,14 @@ public final class RunSession {
         if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 78) + "\r").data(using: .utf8)!) }
         var result = CaseResult(spec: spec, outcomes: outcomes.all)
         result.plan = plan?.summary
-        if result.status == .failed, spec.engine == .ioUringPoll,
-           outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
+        // Polled reads the device cannot poll fail the case even with --continue-on-error.
+        if spec.engine == .ioUringPoll, outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
             let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"
             if skipUnsupported {
                 result = CaseResult(spec: spec, status: .skipped, reason: why)
             } else {
+                result.status = .failed
+                result.failureClass = .runFailed
                 result.reason = why + "; use --engine io_uring, or a device with io_poll=1"
             }
         }

@@ -213,7 +213,8 @@ public enum Comparator {
             guard let n = newCases[c.id] else { continue }
             guard c.config.blockSize == n.config.blockSize, c.config.queueDepth == n.config.queueDepth,
                   c.config.engine == n.config.engine, c.config.pathClass == n.config.pathClass,
-                  c.config.options == n.config.options, c.config.pattern == n.config.pattern, c.config.jobs == n.config.jobs else {
+                  c.config.options == n.config.options, c.config.pattern == n.config.pattern, c.config.jobs == n.config.jobs,
+                  c.config.continueOnError == n.config.continueOnError else {
                 throw .badInput("case \(c.id) has different configurations in \(baseName) and \(newName); compare results of the same cases")
             }
             var metrics: [MetricComparison] = []
