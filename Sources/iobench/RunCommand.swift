@@ -345,12 +345,11 @@ struct RunCommand: ParsableCommand {
             }
         }
         if let plotDir {
-            // --plot creates its directory; its parent must exist.
-            if !(FileManager.default.fileExists(atPath: plotDir, isDirectory: &isDir) && isDir.boolValue) {
-                let parent = Target.parentDirectory(of: plotDir)
-                guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
-                    throw IOBenchError.badInput("--plot \(plotDir) cannot be created: \(parent) does not exist; create it or choose another directory")
-                }
+            // --plot creates its directory (and missing parents) now, before the run.
+            do {
+                try FileManager.default.createDirectory(atPath: plotDir, withIntermediateDirectories: true)
+            } catch {
+                throw IOBenchError.badInput("--plot \(plotDir) cannot be created (\(Errno.current)); choose a writable directory")
             }
         }
     }
