@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import Foundation
 import IOBenchKit
 
@@ -45,6 +46,8 @@ struct PrepareCommand: ParsableCommand {
     var format: String = "text"
 
     func run() throws {
+        // A signal ends the build cleanly: partial files are removed, exit 130/143.
+        SignalStop.install(ManagedAtomic<Bool>(false))
         guard format == "text" || format == "json" else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
         }

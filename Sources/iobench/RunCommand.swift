@@ -281,6 +281,7 @@ struct RunCommand: ParsableCommand {
                 throw IOBenchError.badInput("\(path) exists but was not written by iobench; remove it or use another --dir")
             }
         } catch let error as IOBenchError {
+            if case .interrupted = error { throw error }
             // No fragmented file here (tmpfs has no extents, no space...): every class case is skipped with the reason.
             let failures = Dictionary(uniqueKeysWithValues: specs.indices.map { ($0, error) })
             return CaseBatch(target: try Target.open(TargetRequest(path: try resolveTargetPath())), specs: specs, planFailures: failures)

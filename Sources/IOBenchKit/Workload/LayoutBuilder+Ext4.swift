@@ -23,6 +23,7 @@ extension Build {
         log("iobench: exchanging \(plan.chunks / 2) of \(plan.chunks) chunks of \(Units.formatSize(plan.extentBytes)) with a donor file (EXT4_IOC_MOVE_EXT)")
         var chunk = 1
         while chunk < plan.chunks {
+            try checkInterrupt()
             var start = UInt64(chunk) * blocksPerChunk
             var left = blocksPerChunk
             var retries = 0

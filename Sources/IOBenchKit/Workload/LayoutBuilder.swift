@@ -476,10 +476,19 @@ final class Build {
         }
     }
 
+    /// SIGINT/SIGTERM (when the command installed SignalStop) ends the build; the caller's
+    /// cleanup then removes the file and its scratch files.
+    func checkInterrupt() throws(IOBenchError) {
+        if let signal = SignalStop.received {
+            throw .interrupted(signal, "interrupted while preparing \(path); the partial file and its scratch files were removed")
+        }
+    }
+
     /// Writes the stamp for [from, to) of the file open as `fd`, through the aligned buffer.
     func writeStamped(fd: Int32, path: String, from: UInt64, to: UInt64) throws(IOBenchError) {
         var offset = from
         while offset < to {
+            try checkInterrupt()
             let n = Int(min(UInt64(buffer.size), to - offset))
             Stamp.fill(buffer.base, count: n, fileOffset: offset)
             try writeAll(fd: fd, path: path, count: n, at: offset)
