@@ -437,16 +437,10 @@ struct RunCommand: ParsableCommand {
             }
             depths = depths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
-        guard let pattern = AccessPattern(rawValue: rw) else {
-            throw IOBenchError.badInput("--rw '\(rw)' is not known; use randread (random) or read (sequential)")
-        }
         let blockSize = try Units.parseSize(bs, option: "bs")
         guard blockSize > 0, blockSize <= 64 << 20 else {
             throw IOBenchError.badInput("--bs \(bs) is out of range; use 512 bytes to 64m")
         }
-        let runtimeNs = try runtimeNanoseconds()
-        let rampNs = try rampNanoseconds()
-        let cpuList = try cpuNumbers()
         var options = EngineOptions()
         options.hipri = hipri
         options.fixedBuffers = fixedBuffers
@@ -462,20 +456,8 @@ struct RunCommand: ParsableCommand {
             let engineDepths = e.isSynchronous ? [1] : depths
             for qd in engineDepths {
               for (cls, classBS) in classes {
-                var s = CaseSpec(engine: e)
+                var s = try baseSpec(engine: e, queueDepth: qd, blockSize: classBS ?? Int(blockSize))
                 s.pathClass = cls
-                s.pattern = pattern
-                s.blockSize = classBS ?? Int(blockSize)
-                s.queueDepth = qd
-                s.jobs = numjobs
-                s.cpus = cpuList
-                s.seed = seed
-                s.rampNs = rampNs
-                s.runtimeNs = numberIOs == nil ? runtimeNs : nil
-                s.ioLimit = numberIOs
-                s.verify = verify
-                s.continueOnError = continueOnError
-                s.latencySample = try latencyEvery()
                 var o = options
                 if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
                 if e != .pvsync2 { o.hipri = false }

@@ -228,10 +228,12 @@ public func runJobLoop<E: IOEngine>(
             j &+= 1
         }
         inflight &-= k
-        if !clockRead {
-            if stop.load(ordering: .relaxed) { issuing = false; out.interrupted = true }
-            continue
+        if stop.load(ordering: .relaxed) {
+            issuing = false
+            out.interrupted = true
         }
+        // The checks below need the time; without a clock read this round they wait for the next.
+        if !clockRead { continue }
 
         if measuring {
             while now >= nextSecond {
@@ -252,19 +254,15 @@ public func runJobLoop<E: IOEngine>(
             }
             if recorded &+ failedMeasured >= limit { issuing = false }
         } else if now >= rampEnd {
-            // Ramp over: what was measured so far is discarded; in-flight reads count.
+            // Ramp over. Reads still in flight from the ramp are not measured (slotMeasured).
             measuring = true
             measureStart = now
             intervalStart = now
             nextSecond = now &+ 1_000_000_000
             usageStart = ThreadUsage.current()
-            if plan.runtimeNs != nil { deadline = now &+ plan.runtimeNs! }
+            if let runtime = plan.runtimeNs { deadline = now &+ runtime }
         }
         if now >= deadline { issuing = false }
-        if stop.load(ordering: .relaxed) {
-            issuing = false
-            out.interrupted = true
-        }
         progress.store(recorded, ordering: .relaxed)
     }
 

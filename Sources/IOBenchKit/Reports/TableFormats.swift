@@ -67,7 +67,7 @@ public enum CSVReport {
 /// target, a GitHub-flavoured Markdown table with the text report's columns, then what was
 /// skipped or failed and why, as a bullet list.
 public enum MarkdownReport {
-    public static let headers = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
+    public static let headers = ReportContent.resultHeaders
 
     public static func render(_ r: RunResult) -> String {
         var out = "### iobench \(escape(r.tool.version)) · Linux \(escape(r.environment.kernel)) · \(r.environment.onlineCPUs) CPUs\n\n"
@@ -111,17 +111,9 @@ public enum MarkdownReport {
 
         var bullets: [String] = []
         // As the text report: one line per distinct reason, naming every case it applies to.
-        var order: [String] = []
-        var byReason: [String: [CaseResult]] = [:]
-        for c in r.cases where c.status != .ok {
-            let key = (c.status == .skipped ? "skipped" : "**failed**") + "\u{0}" + (c.reason ?? "no reason recorded")
-            if byReason[key] == nil { order.append(key) }
-            byReason[key, default: []].append(c)
-        }
-        for key in order {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let labels = byReason[key]!.map { escape($0.label) }.joined(separator: ", ")
-            bullets.append("\(parts[0]): \(labels): \(escape(parts.count > 1 ? parts[1] : ""))")
+        for g in ReportContent.problemGroups(r.cases) {
+            let labels = g.cases.map { escape($0.label) }.joined(separator: ", ")
+            bullets.append("\(g.status == .skipped ? "skipped" : "**failed**"): \(labels): \(escape(g.reason))")
         }
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
             bullets.append("note: \(escape(c.label)): \(c.latency!.outOfRange) latencies above 60 s were counted but are not in the percentiles")

@@ -32,32 +32,14 @@ public enum TextReport {
     static func body(_ r: RunResult) -> String {
         var out = ""
 
-        let headers = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
+        let headers = ReportContent.resultHeaders
         var rows: [[String]] = []
         for c in r.cases where c.status != .skipped {
-            guard let l = c.latency, let cpu = c.cpu, c.ios > 0 else {
+            guard let cells = ReportContent.resultCells(c) else {
                 rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
                 continue
             }
-            if l.count == 0 {
-                // Peak mode: no read was timed.
-                rows.append([c.label + (c.status == .failed ? " (!)" : ""), Fmt.count(c.iops), String(format: "%.1f", c.bytesPerSecond / 1_048_576),
-                             "-", "-", "-", "-", "-", "-", "-", String(format: "%.2f", cpu.perIONs / 1000)])
-                continue
-            }
-            rows.append([
-                c.label + (c.status == .failed ? " (!)" : ""),
-                Fmt.count(c.iops),
-                String(format: "%.1f", c.bytesPerSecond / 1_048_576),
-                Fmt.latency(l.meanNs),
-                Fmt.latency(l.value(at: 50) ?? 0),
-                Fmt.latency(l.value(at: 90) ?? 0),
-                Fmt.latency(l.value(at: 99) ?? 0),
-                Fmt.latency(l.value(at: 99.9) ?? 0),
-                Fmt.latency(l.value(at: 99.99) ?? 0),
-                Fmt.latency(l.maxNs),
-                String(format: "%.2f", cpu.perIONs / 1000),
-            ])
+            rows.append([c.label + (c.status == .failed ? " (!)" : "")] + cells)
         }
         out += table(headers: headers, rows: rows)
 
@@ -68,21 +50,11 @@ public enum TextReport {
         if !ran.isEmpty {
             out += "\n" + histograms(ran)
         }
-        let problems = r.cases.filter { $0.status != .ok }
+        let problems = ReportContent.problemGroups(r.cases)
         if !problems.isEmpty {
             out += "\n"
-            // One line per distinct reason, naming every case it applies to.
-            var order: [String] = []
-            var byReason: [String: [CaseResult]] = [:]
-            for c in problems {
-                let key = (c.status == .skipped ? "skipped" : "FAILED ") + "\u{0}" + (c.reason ?? "no reason recorded")
-                if byReason[key] == nil { order.append(key) }
-                byReason[key, default: []].append(c)
-            }
-            for key in order {
-                let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-                let labels = byReason[key]!.map(\.label).joined(separator: ", ")
-                out += "\(parts[0]): \(labels): \(parts.count > 1 ? parts[1] : "")\n"
+            for g in problems {
+                out += "\(g.status == .skipped ? "skipped" : "FAILED "): \(g.cases.map(\.label).joined(separator: ", ")): \(g.reason)\n"
             }
         }
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
@@ -101,48 +73,14 @@ public enum TextReport {
     /// Path classes side by side per engine setting, with the difference from the simple
     /// class: what each kernel path costs per read in latency and in CPU time.
     static func classComparison(_ cases: [CaseResult]) -> String {
-        let classed = cases.filter { $0.config.pathClass != nil && $0.status != .skipped && $0.ios > 0 }
+        let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
-        func groupKey(_ c: CaseResult) -> String {
-            var s = c.config
-            s.pathClass = nil
-            s.blockSize = 0
-            return CaseResult.makeID(s)
-        }
-        var order: [String] = []
-        var groups: [String: [CaseResult]] = [:]
-        for c in classed {
-            let k = groupKey(c)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(c)
-        }
         var out = "path classes (Δ is the difference from the simple class of the same engine setting)\n"
-        let headers = ["engine", "class", "bs", "positions", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "mappings/read"]
-        var rows: [[String]] = []
-        func signed(_ v: Double, _ f: (Double) -> String) -> String { (v >= 0 ? "+" : "−") + f(abs(v)) }
-        for k in order {
-            let g = groups[k]!
-            let base = g.first { $0.config.pathClass == .simple }
-            for c in g {
-                guard let l = c.latency, let cpu = c.cpu else { continue }
-                let p50 = Double(l.value(at: 50) ?? 0), p99 = Double(l.value(at: 99) ?? 0)
-                var d50 = "", d99 = "", dcpu = ""
-                if let b = base, c.config.pathClass != .simple, let bl = b.latency, let bc = b.cpu {
-                    d50 = signed(p50 - Double(bl.value(at: 50) ?? 0)) { Fmt.latency($0) }
-                    d99 = signed(p99 - Double(bl.value(at: 99) ?? 0)) { Fmt.latency($0) }
-                    dcpu = signed((cpu.perIONs - bc.perIONs) / 1000) { String(format: "%.2f", $0) }
-                }
-                let setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
-                rows.append([setting, c.config.pathClass!.rawValue, Units.formatSize(UInt64(c.config.blockSize)),
-                             c.plan.map { "\($0.positions)" } ?? "", Fmt.latency(p50), d50, Fmt.latency(p99), d99,
-                             String(format: "%.2f", cpu.perIONs / 1000), dcpu, mappingsText(c)])
-            }
-        }
-        out += table(headers: headers, rows: rows)
-        for c in classed { if let w = c.plan?.warning { out += "note: \(c.label): \(w)\n" } }
-        if let verdict = simplePathVerdict(classed) { out += verdict + "\n" }
-        var notes = Set<String>()
-        for c in classed { if let n = c.pathVerification?.note, notes.insert(n).inserted, c.config.pathClass != .raw { out += "path trace: \(n)\n" } }
+        out += table(headers: ReportContent.classHeaders, rows: ReportContent.classRows(classed))
+        let notes = ReportContent.classNotes(classed)
+        for (c, w) in notes.warnings { out += "note: \(c.label): \(w)\n" }
+        if let verdict = notes.verdict { out += verdict + "\n" }
+        for n in notes.traceNotes { out += "path trace: \(n)\n" }
         return out
     }
 

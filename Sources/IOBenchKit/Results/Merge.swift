@@ -43,42 +43,24 @@ public enum ResultMerger {
         var cases: [CaseResult] = []
         for id in order {
             let parts = byID[id]!
-            var merged = LatencyHistogram()
             var out = parts[0].1
-            var usage = ThreadUsage()
-            out.ios = 0
+            var totals = CaseTotals()
             out.elapsedNs = 0
-            out.errors = ErrorSummary()
             for (_, c) in parts {
                 let h: LatencyHistogram
                 do { h = try HdrV2Codec.decode(c.histogram!.data) } catch {
                     throw .badInput("case \(id): its histogram does not decode (\(error)); the file is damaged")
                 }
-                var exact = h
-                exact.sum = HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
-                exact.outOfRange = c.latency?.outOfRange ?? 0
-                merged.add(exact)
-                out.ios = sat(out.ios, c.ios)
+                totals.add(c, histogram: h)
                 out.elapsedNs = max(out.elapsedNs, c.elapsedNs)
-                if let cpu = c.cpu {
-                    usage.userNs = sat(usage.userNs, cpu.userNs); usage.systemNs = sat(usage.systemNs, cpu.systemNs)
-                    usage.voluntarySwitches = sat(usage.voluntarySwitches, cpu.voluntarySwitches); usage.involuntarySwitches = sat(usage.involuntarySwitches, cpu.involuntarySwitches)
-                }
-                out.errors.ioErrors = sat(out.errors.ioErrors, c.errors.ioErrors)
-                out.errors.shortReads = sat(out.errors.shortReads, c.errors.shortReads)
-                out.errors.verifiedReads = sat(out.errors.verifiedReads, c.errors.verifiedReads)
-                out.errors.verifyMismatches = sat(out.errors.verifyMismatches, c.errors.verifyMismatches)
-                if out.errors.firstError == nil { out.errors.firstError = c.errors.firstError }
                 if c.status == .failed { out.status = .failed; out.reason = c.reason; out.failureClass = c.failureClass }
             }
-            var summary = LatencySummary(merged)
-            if let lo = parts.compactMap({ $0.1.latency?.count ?? 0 > 0 ? $0.1.latency?.minNs : nil }).min() { summary.minNs = lo }
-            if let hi = parts.compactMap({ $0.1.latency?.maxNs }).max() { summary.maxNs = hi }
-            out.latency = summary
+            out.ios = totals.ios
+            out.errors = totals.errors
+            out.latency = totals.latency
             out.interrupted = parts.contains { $0.1.interrupted }
-            out.errors.firstMismatchOffset = parts.lazy.compactMap { $0.1.errors.firstMismatchOffset }.first
-            out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
-            out.cpu = CPUSummary(usage, ios: out.ios)
+            out.histogram = HistogramEncoding(data: HdrV2Codec.encode(totals.histogram))
+            out.cpu = totals.cpu
             // IOPS of a merged case is the mean over its sources (repeats of one machine);
             // each source's own IOPS is kept, so hosts that ran at once can be summed.
             out.iops = parts.map { $0.1.iops }.reduce(0, +) / Double(parts.count)
@@ -87,17 +69,11 @@ public enum ResultMerger {
             out.repeats = nil
             // The spread runs over every repeat of every source (or the sources themselves
             // when they have no repeats), so merged results stay as noise-aware as their inputs.
-            let units: [(iops: Double, mean: Double?, cpu: Double?, latency: LatencySummary?)] = parts.flatMap { part in
-                part.1.repeats.map { reps in reps.map { ($0.iops, $0.latency?.meanNs, $0.cpu?.perIONs, $0.latency) } }
-                    ?? [(part.1.iops, part.1.latency?.meanNs, part.1.cpu?.perIONs, part.1.latency)]
+            let units: [(iops: Double, latency: LatencySummary?, cpu: CPUSummary?)] = parts.flatMap { part in
+                part.1.repeats.map { reps in reps.map { ($0.iops, $0.latency, $0.cpu) } }
+                    ?? [(part.1.iops, part.1.latency, part.1.cpu)]
             }
-            out.spread = units.count > 1 ? RepeatSpread(
-                count: units.count, iops: Spread(units.map(\.iops)),
-                meanNs: Spread(units.compactMap(\.mean)),
-                cpuPerIONs: Spread(units.compactMap(\.cpu)),
-                percentilesNs: Dictionary(uniqueKeysWithValues: LatencySummary.reportedPercentiles.map { p in
-                    (RepeatSpread.key(p), Spread(units.compactMap { $0.latency?.value(at: p) }.map { Double($0) }))
-                })) : nil
+            out.spread = units.count > 1 ? RepeatSpread(units: units) : nil
             out.timelineIOPS = []
             out.jobs = parts.flatMap { $0.1.jobs }
             cases.append(out)
@@ -107,12 +83,4 @@ public enum ResultMerger {
         r.mergedFrom = sources
         return r
     }
-}
-
-/// Addition that stops at the largest value instead of trapping: result files come from
-/// outside, and a damaged one must give a clear error, never a crash.
-@inline(__always)
-func sat(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    let (v, o) = a.addingReportingOverflow(b)
-    return o ? .max : v
 }

@@ -66,33 +66,17 @@ extension CaseResult {
     public static func aggregate(_ repeats: [CaseResult]) -> CaseResult {
         guard var out = repeats.first else { fatalError("aggregate of no repeats") }
         guard repeats.count > 1 else { return out }
-        var merged = LatencyHistogram()
-        var usage = ThreadUsage()
-        out.ios = 0
+        var totals = CaseTotals()
         out.elapsedNs = 0
-        out.errors = ErrorSummary()
         out.jobs = []
         var kept: [RepeatResult] = []
         for (i, r) in repeats.enumerated() {
             if let data = r.histogram?.data, let h = try? HdrV2Codec.decode(data) {
-                var exact = h
-                // Decoding loses the exact sum; the repeat's own mean restores it.
-                exact.sum = HdrV2Codec.exactSum(mean: r.latency?.meanNs ?? 0, count: h.count)
-                exact.outOfRange = r.latency?.outOfRange ?? 0
-                merged.add(exact)
+                totals.add(r, histogram: h)
+            } else {
+                totals.add(counts: r)
             }
-            out.ios = sat(out.ios, r.ios)
             out.elapsedNs = sat(out.elapsedNs, r.elapsedNs)
-            if let c = r.cpu {
-                usage.userNs = sat(usage.userNs, c.userNs); usage.systemNs = sat(usage.systemNs, c.systemNs)
-                usage.voluntarySwitches = sat(usage.voluntarySwitches, c.voluntarySwitches); usage.involuntarySwitches = sat(usage.involuntarySwitches, c.involuntarySwitches)
-            }
-            out.errors.ioErrors = sat(out.errors.ioErrors, r.errors.ioErrors)
-            out.errors.shortReads = sat(out.errors.shortReads, r.errors.shortReads)
-            out.errors.verifiedReads = sat(out.errors.verifiedReads, r.errors.verifiedReads)
-            out.errors.verifyMismatches = sat(out.errors.verifyMismatches, r.errors.verifyMismatches)
-            if out.errors.firstError == nil { out.errors.firstError = r.errors.firstError }
-            if out.errors.firstMismatchOffset == nil { out.errors.firstMismatchOffset = r.errors.firstMismatchOffset }
             if r.status == .failed && out.status != .failed {
                 out.status = .failed
                 out.reason = "repeat \(i + 1): \(r.reason ?? "failed")"
@@ -102,15 +86,13 @@ extension CaseResult {
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
                                      cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS))
         }
-        var latencyMerged = LatencySummary(merged)
-        // Decoded histograms know buckets, not values: keep the repeats' exact extremes.
-        if let lo = repeats.compactMap({ $0.latency?.count ?? 0 > 0 ? $0.latency?.minNs : nil }).min() { latencyMerged.minNs = lo }
-        if let hi = repeats.compactMap({ $0.latency?.maxNs }).max() { latencyMerged.maxNs = hi }
-        out.latency = latencyMerged
-        out.histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
+        out.ios = totals.ios
+        out.errors = totals.errors
+        out.latency = totals.latency
+        out.histogram = HistogramEncoding(data: HdrV2Codec.encode(totals.histogram))
         out.iops = repeats.map(\.iops).reduce(0, +) / Double(repeats.count)
         out.bytesPerSecond = out.iops * Double(out.config.blockSize)
-        out.cpu = CPUSummary(usage, ios: out.ios)
+        out.cpu = totals.cpu
         out.timelineIOPS = repeats.flatMap(\.timelineIOPS)
         out.timelineTruncated = repeats.contains { $0.timelineTruncated }
         // Intervals of every repeat, each at its own time since the first repeat began.
@@ -124,13 +106,7 @@ extension CaseResult {
             }
         }
         out.repeats = kept
-        var pct: [String: Spread] = [:]
-        for p in LatencySummary.reportedPercentiles {
-            pct[RepeatSpread.key(p)] = Spread(repeats.compactMap { $0.latency?.value(at: p) }.map { Double($0) })
-        }
-        out.spread = RepeatSpread(count: repeats.count, iops: Spread(repeats.map(\.iops)),
-                                  meanNs: Spread(repeats.compactMap { $0.latency?.meanNs }),
-                                  cpuPerIONs: Spread(repeats.compactMap { $0.cpu?.perIONs }), percentilesNs: pct)
+        out.spread = RepeatSpread(units: repeats.map { ($0.iops, $0.latency, $0.cpu) })
         return out
     }
 }

@@ -158,30 +158,20 @@ public enum HTMLReport {
     }
 
     static func resultsTable(_ cases: [CaseResult]) -> String {
-        let headers = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
+        let headers = ReportContent.resultHeaders
         var rows: [[String]] = []
         var classes: [String?] = []
         var ids: [String] = []
         for c in cases where c.status != .skipped {
             ids.append(c.id)
-            guard let l = c.latency, let cpu = c.cpu, c.ios > 0 else {
+            var iops = Fmt.count(c.iops)
+            if let s = c.spread, s.count > 1 { iops += " (\(Fmt.count(s.iops.min))–\(Fmt.count(s.iops.max)))" }
+            guard let cells = ReportContent.resultCells(c, iops: iops) else {
                 rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
                 classes.append("failed")
                 continue
             }
-            var iops = Fmt.count(c.iops)
-            if let s = c.spread, s.count > 1 { iops += " (\(Fmt.count(s.iops.min))–\(Fmt.count(s.iops.max)))" }
-            if l.count == 0 {
-                // Peak mode (--no-latency): no read was timed.
-                rows.append([c.label + (c.status == .failed ? " (failed)" : ""), iops, String(format: "%.1f", c.bytesPerSecond / 1_048_576),
-                             "-", "-", "-", "-", "-", "-", "-", String(format: "%.2f", cpu.perIONs / 1000)])
-                classes.append(c.status == .failed ? "failed" : nil)
-                continue
-            }
-            rows.append([c.label + (c.status == .failed ? " (failed)" : ""), iops, String(format: "%.1f", c.bytesPerSecond / 1_048_576),
-                         Fmt.latency(l.meanNs), Fmt.latency(l.value(at: 50) ?? 0), Fmt.latency(l.value(at: 90) ?? 0),
-                         Fmt.latency(l.value(at: 99) ?? 0), Fmt.latency(l.value(at: 99.9) ?? 0), Fmt.latency(l.value(at: 99.99) ?? 0),
-                         Fmt.latency(l.maxNs), String(format: "%.2f", cpu.perIONs / 1000)])
+            rows.append([c.label + (c.status == .failed ? " (failed)" : "")] + cells)
             classes.append(c.status == .failed ? "failed" : nil)
         }
         guard !rows.isEmpty else { return "<p>No case ran.</p>\n" }
@@ -195,68 +185,26 @@ public enum HTMLReport {
     /// The text report's path-class table: each class next to the simple class of the same
     /// engine setting.
     static func classTable(_ cases: [CaseResult]) -> String {
-        let classed = cases.filter { $0.config.pathClass != nil && $0.status != .skipped && $0.ios > 0 }
+        let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
-        func groupKey(_ c: CaseResult) -> String {
-            var s = c.config
-            s.pathClass = nil
-            s.blockSize = 0
-            return CaseResult.makeID(s)
-        }
-        var order: [String] = []
-        var groups: [String: [CaseResult]] = [:]
-        for c in classed {
-            let k = groupKey(c)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(c)
-        }
-        func signed(_ v: Double, _ f: (Double) -> String) -> String { (v >= 0 ? "+" : "−") + f(abs(v)) }
-        var rows: [[String]] = []
-        for k in order {
-            let g = groups[k]!
-            let base = g.first { $0.config.pathClass == .simple }
-            for c in g {
-                guard let l = c.latency, let cpu = c.cpu else { continue }
-                let p50 = Double(l.value(at: 50) ?? 0), p99 = Double(l.value(at: 99) ?? 0)
-                var d50 = "", d99 = "", dcpu = ""
-                if let b = base, c.config.pathClass != .simple, let bl = b.latency, let bc = b.cpu {
-                    d50 = signed(p50 - Double(bl.value(at: 50) ?? 0)) { Fmt.latency($0) }
-                    d99 = signed(p99 - Double(bl.value(at: 99) ?? 0)) { Fmt.latency($0) }
-                    dcpu = signed((cpu.perIONs - bc.perIONs) / 1000) { String(format: "%.2f", $0) }
-                }
-                let setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
-                rows.append([setting, c.config.pathClass!.rawValue, Units.formatSize(UInt64(c.config.blockSize)),
-                             c.plan.map { "\($0.positions)" } ?? "", Fmt.latency(p50), d50, Fmt.latency(p99), d99,
-                             String(format: "%.2f", cpu.perIONs / 1000), dcpu, TextReport.mappingsText(c)])
-            }
-        }
+        let rows = ReportContent.classRows(classed)
         var t = "<p class=\"note\">Δ is the difference from the simple class of the same engine setting.</p>\n"
-        t += table(["engine", "class", "bs", "positions", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "mappings/read"],
-                   rows, numeric: [2, 3, 4, 5, 6, 7, 8, 9])
-        var notes: [String] = []
-        for c in classed { if let w = c.plan?.warning { notes.append("\(c.label): \(w)") } }
-        if let verdict = TextReport.simplePathVerdict(classed) { notes.append(verdict) }
-        var seen = Set<String>()
-        for c in classed { if let n = c.pathVerification?.note, seen.insert(n).inserted, c.config.pathClass != .raw { notes.append("path trace: \(n)") } }
+        t += table(ReportContent.classHeaders, rows, numeric: [2, 3, 4, 5, 6, 7, 8, 9])
+        let found = ReportContent.classNotes(classed)
+        var notes = found.warnings.map { "\($0.0.label): \($0.1)" }
+        if let verdict = found.verdict { notes.append(verdict) }
+        notes += found.traceNotes.map { "path trace: \($0)" }
         if !notes.isEmpty { t += "<ul class=\"notes\">" + notes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n" }
         return t
     }
 
     /// Skipped and failed cases, one line per distinct reason, naming every case it applies to.
     static func problems(_ r: RunResult) -> String {
-        var order: [String] = []
-        var byReason: [String: [CaseResult]] = [:]
-        for c in r.cases where c.status != .ok {
-            let key = c.status.rawValue + "\u{0}" + (c.reason ?? "no reason recorded")
-            if byReason[key] == nil { order.append(key) }
-            byReason[key, default: []].append(c)
-        }
         var items: [String] = []
-        for key in order {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let failed = parts[0] == CaseResult.Status.failed.rawValue
-            let labels = byReason[key]!.map { "<span title=\"\(e($0.id))\" data-case=\"\(e($0.id))\">\(e($0.label))</span>" }.joined(separator: ", ")
-            items.append("<li class=\"\(failed ? "failed" : "skipped")\"><strong>\(failed ? "failed" : "skipped")</strong>: \(labels) — \(e(parts.count > 1 ? parts[1] : ""))</li>")
+        for g in ReportContent.problemGroups(r.cases) {
+            let failed = g.status == .failed
+            let labels = g.cases.map { "<span title=\"\(e($0.id))\" data-case=\"\(e($0.id))\">\(e($0.label))</span>" }.joined(separator: ", ")
+            items.append("<li class=\"\(failed ? "failed" : "skipped")\"><strong>\(failed ? "failed" : "skipped")</strong>: \(labels) — \(e(g.reason))</li>")
         }
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
             items.append("<li>note: \(e(c.label)): \(c.latency!.outOfRange) latencies above 60 s were counted but are not in the percentiles</li>")
