@@ -81,23 +81,11 @@ public enum MarkdownReport {
 
         var rows: [[String]] = []
         for c in r.cases where c.status != .skipped {
-            guard let l = c.latency, let cpu = c.cpu, c.ios > 0 else {
+            guard let cells = ReportContent.resultCells(c) else {
                 rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
                 continue
             }
-            rows.append([
-                c.label + (c.status == .failed ? " (!)" : ""),
-                Fmt.count(c.iops),
-                String(format: "%.1f", c.bytesPerSecond / 1_048_576),
-                Fmt.latency(l.meanNs),
-                Fmt.latency(l.value(at: 50) ?? 0),
-                Fmt.latency(l.value(at: 90) ?? 0),
-                Fmt.latency(l.value(at: 99) ?? 0),
-                Fmt.latency(l.value(at: 99.9) ?? 0),
-                Fmt.latency(l.value(at: 99.99) ?? 0),
-                Fmt.latency(l.maxNs),
-                String(format: "%.2f", cpu.perIONs / 1000),
-            ])
+            rows.append([c.label + (c.status == .failed ? " (!)" : "")] + cells)
         }
         if rows.isEmpty {
             out += "No case ran.\n"
