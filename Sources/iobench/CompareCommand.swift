@@ -39,11 +39,17 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison to this file, in --format (JSON when the format is text).", valueName: "file"))
     var output: String?
 
+    @Flag(name: .customLong("force-overwrite"), help: "Let --output replace an existing file that is not an iobench output. Without it such a file is never written.")
+    var forceOverwrite = false
+
     func run() throws {
         guard ["text", "markdown", "json", "junit"].contains(format) else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text, markdown, json or junit")
         }
         let thresholds = try threshold.map { try CompareThreshold.parse($0) }
+        let outputs = OutputGuard(forceOverwrite: forceOverwrite,
+                                  protected: [ProtectedFile(base, role: "the base input"), ProtectedFile(new, role: "the new input")])
+        if let output { try outputs.check(output, option: "--output") }
         let b = try ResultFile.read(base)
         let n = try ResultFile.read(new)
         let result = try Comparator.compare(base: b, new: n, baseName: base, newName: new, thresholds: thresholds)
@@ -54,7 +60,7 @@ struct CompareCommand: ParsableCommand {
             case "junit": data = Data(ComparisonReport.junit(result).utf8)
             default: data = try ComparisonReport.json(result)
             }
-            try ResultWriter.writeAtomically(data, to: output)
+            try outputs.write(data, to: output, option: "--output")
         }
         switch format {
         case "json": FileHandle.standardOutput.write(try ComparisonReport.json(result))

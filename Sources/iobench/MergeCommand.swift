@@ -26,17 +26,25 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Report on stdout: text or json.", valueName: "format"))
     var format: String = "text"
 
+    @Flag(name: .customLong("force-overwrite"), help: "Let --output replace an existing file that is not an iobench output. Without it such a file is never written.")
+    var forceOverwrite = false
+
+    @Flag(name: .customLong("allow-config-mismatch"), help: "Merge cases with the same id even when their configuration differs (block size, queue depth, jobs, engine options, class, pattern, region, verify, error handling, latency sampling). Without it such cases are refused, naming the field.")
+    var allowConfigMismatch = false
+
     func run() throws {
         guard format == "text" || format == "json" else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
         }
         guard inputs.count >= 1 else { throw IOBenchError.badInput("merge needs result files: iobench merge A.json B.json -o ALL.json") }
+        let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: inputs.map { ProtectedFile($0, role: "an input") })
+        try outputs.check(output, option: "--output")
         let results = try inputs.map { (file: $0, result: try ResultFile.read($0)) }
-        let merged = try ResultMerger.merge(results)
+        let merged = try ResultMerger.merge(results, allowConfigMismatch: allowConfigMismatch)
         guard (try? merged.jsonData()) != nil else {
             throw IOBenchError.badInput("the inputs hold numbers out of any real range (the merged result has infinite or NaN values); check the files for damage")
         }
-        try ResultWriter.writeJSON(merged, to: output)
+        try ResultWriter.writeJSON(merged, to: output, guard: outputs, option: "--output")
         if format == "json" {
             FileHandle.standardOutput.write(try merged.jsonData())
             print("")

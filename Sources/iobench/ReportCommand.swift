@@ -39,6 +39,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout; for --format svg, the directory for the SVG files (required).", valueName: "path"))
     var output: String?
 
+    @Flag(name: .customLong("force-overwrite"), help: "Let --output (and the files written into an --output directory) replace an existing file that is not an iobench output. Without it such a file is never written.")
+    var forceOverwrite = false
+
     func run() throws {
         guard ["text", "markdown", "html", "svg"].contains(format) else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text, markdown, html or svg")
@@ -49,6 +52,8 @@ struct ReportCommand: ParsableCommand {
         if format == "svg" && output == nil {
             throw IOBenchError.badInput("--format svg writes several files; name their directory with --output DIR, e.g. --output plots/")
         }
+        let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: files.map { ProtectedFile($0, role: "an input") })
+        if let output, format != "svg" { try outputs.check(output, option: "--output") }
         let inputs = try files.map { try ReportInput.read($0) }
         let runs = inputs.filter { if case .run = $0 { return true } else { return false } }
         switch format {
@@ -56,10 +61,10 @@ struct ReportCommand: ParsableCommand {
             guard !runs.isEmpty else {
                 throw IOBenchError.badInput("the plots need at least one run result; a comparison holds no latencies (pass the results it compared too)")
             }
-            let written = try PlotFiles.write(inputs: inputs, to: output!, html: false, option: "--output")
+            let written = try PlotFiles.write(inputs: inputs, to: output!, html: false, option: "--output", guard: outputs)
             for path in written { FileHandle.standardError.write("iobench: wrote \(path)\n".data(using: .utf8)!) }
         case "html":
-            try emit(HTMLReport.render(inputs))
+            try emit(HTMLReport.render(inputs), outputs)
         default:
             let parts = inputs.map { input -> String in
                 switch input {
@@ -67,18 +72,18 @@ struct ReportCommand: ParsableCommand {
                 case .comparison(_, let c): return format == "markdown" ? ComparisonReport.markdown(c) : ComparisonReport.text(c)
                 }
             }
-            try emit(parts.joined(separator: "\n"))
+            try emit(parts.joined(separator: "\n"), outputs)
         }
     }
 
     /// To --output (atomically) or stdout.
-    func emit(_ text: String) throws {
+    func emit(_ text: String, _ outputs: OutputGuard) throws {
         if let output {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
                 throw IOBenchError.badInput("--output \(output) is a directory; name a file, e.g. --output \(output.hasSuffix("/") ? output : output + "/")report.\(format == "html" ? "html" : format == "markdown" ? "md" : "txt")")
             }
-            try ResultWriter.writeAtomically(Data(text.utf8), to: output)
+            try outputs.write(Data(text.utf8), to: output, option: "--output")
         } else {
             print(text, terminator: "")
         }

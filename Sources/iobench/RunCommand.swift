@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
     var continueOnError = false
 
-    @Flag(name: .customLong("force-overwrite"), help: "Replace an existing --target that iobench did not write (and that is too small for --size) with iobench's stamped data. Without it such a file is only ever read.")
+    @Flag(name: .customLong("force-overwrite"), help: "Replace an existing --target that iobench did not write (and that is too small for --size) with iobench's stamped data; also let --output, --hist-log, --hgrm and --plot replace existing files that are not iobench outputs. Without it such files are never written.")
     var forceOverwrite = false
 
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
@@ -139,8 +139,13 @@ struct RunCommand: ParsableCommand {
             throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
         }
         let specs = try makeSpecs()
-        try checkOutputPaths()
         let targetPath = try resolveTargetPath()
+        // Outputs never replace the target (nor the default suite's fragmented file), nor a
+        // file that is not iobench's own without --force-overwrite: checked before anything runs.
+        var protected = [ProtectedFile(targetPath, role: "the target")]
+        if isDefaultSuite { protected.append(ProtectedFile(Self.fragmentedPath(in: Target.parentDirectory(of: targetPath)), role: "the default run's fragmented file")) }
+        let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: protected)
+        try checkOutputPaths(outputs, specs: specs)
         var request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
         request.forceOverwrite = forceOverwrite
         // Checks that need no target: before anything is created.
@@ -201,18 +206,18 @@ struct RunCommand: ParsableCommand {
         let result = session.run(batches, skipUnsupported: engine == nil, repeats: `repeat`)
 
         if let output {
-            try ResultWriter.writeJSON(result, to: output)
+            try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
         }
         if let histLog {
-            try ResultWriter.writeAtomically(Data(Self.intervalLog(result).utf8), to: histLog)
+            try outputs.write(Data(Self.intervalLog(result).utf8), to: histLog, option: "--hist-log")
         }
         if let hgrmDir {
             for c in result.cases where c.histogram != nil {
-                try ResultWriter.writeAtomically(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm")
+                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm", option: "--hgrm")
             }
         }
         if let plotDir {
-            try PlotFiles.write(inputs: [.run(name: output ?? "this run", result: result)], to: plotDir, html: true, option: "--plot")
+            try PlotFiles.write(inputs: [.run(name: output ?? "this run", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
         }
         switch format {
         case "json":
@@ -259,7 +264,7 @@ struct RunCommand: ParsableCommand {
     /// multi-extent 8k and raw 4k on `iobench-fragmented.dat` (16 KiB extents: 8191 boundaries in 128 MiB), prepared
     /// once and reused. Whatever cannot run here is listed as skipped with the reason.
     func classSuiteBatch(scratchDirectory: String, log: (String) -> Void) throws -> CaseBatch {
-        let path = (scratchDirectory.hasSuffix("/") ? scratchDirectory : scratchDirectory + "/") + "iobench-fragmented.dat"
+        let path = Self.fragmentedPath(in: scratchDirectory)
         let layout = Layout.fragmented(extentBytes: 16 << 10)
         let suiteSize: UInt64 = 128 << 20
         var specs: [CaseSpec] = []
@@ -288,6 +293,10 @@ struct RunCommand: ParsableCommand {
         }
         let (plans, failures) = try planClasses(specs, target: fragmented, skipFailures: true)
         return CaseBatch(target: fragmented, specs: specs, plans: plans, planFailures: failures)
+    }
+
+    static func fragmentedPath(in scratchDirectory: String) -> String {
+        (scratchDirectory.hasSuffix("/") ? scratchDirectory : scratchDirectory + "/") + "iobench-fragmented.dat"
     }
 
     /// Plans every class once per block size. A class the file cannot serve is an error
@@ -321,7 +330,10 @@ struct RunCommand: ParsableCommand {
 
     /// `simple,single-extent:8k` → [(simple, nil), (single-extent, 8192)].
     static func parseClasses(_ text: String) throws -> [(PathClass, Int?)] {
-        try text.split(separator: ",").map { item in
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+            guard !item.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw IOBenchError.badInput("--class '\(text)' is empty or has an empty item; name classes from \(PathClass.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated, e.g. --class simple,multi-extent:8k")
+            }
             let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
             guard let c = PathClass(rawValue: parts[0]) else {
                 throw IOBenchError.badInput("unknown class '\(parts[0])'; choose from \(PathClass.allCases.map(\.rawValue).joined(separator: ", ")), optionally with a block size, e.g. single-extent:8k")
@@ -331,27 +343,24 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Where results will be written must exist before anything is measured.
-    func checkOutputPaths() throws {
-        var isDir: ObjCBool = false
-        for file in [output, histLog].compactMap({ $0 }) {
-            let dir = Target.parentDirectory(of: file)
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-                throw IOBenchError.badInput("cannot write \(file): directory \(dir) does not exist; create it or choose another path")
-            }
+    /// Every output is checked before anything is measured: its directory exists, and the
+    /// output rule (`OutputGuard`) allows writing it. `--plot DIR` is created now.
+    func checkOutputPaths(_ outputs: OutputGuard, specs: [CaseSpec]) throws {
+        let files = [("--output", output), ("--hist-log", histLog)].compactMap { o, p in p.map { (o, $0) } }
+        for (option, file) in files { try outputs.check(file, option: option) }
+        if files.count == 2, OutputGuard.canonical(files[0].1) == OutputGuard.canonical(files[1].1) {
+            throw IOBenchError.badInput("--output and --hist-log name the same file (\(files[0].1)); give each its own file")
         }
         if let hgrmDir {
-            guard FileManager.default.fileExists(atPath: hgrmDir, isDirectory: &isDir), isDir.boolValue else {
+            var st = stat()
+            guard stat(hgrmDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw IOBenchError.badInput("--hgrm \(hgrmDir) is not a directory; create it first")
             }
+            for spec in specs { try outputs.check(hgrmDir + "/" + CaseResult.makeID(spec) + ".hgrm", option: "--hgrm") }
         }
         if let plotDir {
-            // --plot creates its directory (and missing parents) now, before the run.
-            do {
-                try FileManager.default.createDirectory(atPath: plotDir, withIntermediateDirectories: true)
-            } catch {
-                throw IOBenchError.badInput("--plot \(plotDir) cannot be created (\(Errno.current)); choose a writable directory")
-            }
+            try PlotFiles.makeDirectory(plotDir, option: "--plot")
+            for file in PlotFiles.fileNames { try outputs.check(plotDir + "/" + file, option: "--plot") }
         }
     }
 
@@ -373,7 +382,7 @@ struct RunCommand: ParsableCommand {
 
     func cpuNumbers() throws -> [Int] {
         try cpus.map { list in
-            try list.split(separator: ",").map { c in
+            try list.split(separator: ",", omittingEmptySubsequences: false).map { c in
                 guard let v = Int(c.trimmingCharacters(in: .whitespaces)), v >= 0 else {
                     throw IOBenchError.badInput("--cpus '\(list)' is not a list of CPU numbers; write e.g. --cpus 0,1")
                 }
@@ -416,7 +425,10 @@ struct RunCommand: ParsableCommand {
     func makeSpecs() throws -> [CaseSpec] {
         var engines: [EngineKind] = EngineKind.allCases
         if let engine {
-            engines = try engine.split(separator: ",").map { name in
+            engines = try engine.split(separator: ",", omittingEmptySubsequences: false).map { name in
+                guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw IOBenchError.badInput("--engine '\(engine)' is empty or has an empty item; name engines from \(EngineKind.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated")
+                }
                 guard let e = EngineKind(rawValue: String(name).trimmingCharacters(in: .whitespaces)) else {
                     throw IOBenchError.badInput("unknown engine '\(name)'; choose from \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
                 }

@@ -30,7 +30,7 @@ final class ReportScreenshotTests: XCTestCase {
     }
 
     func testRunPlotAndReportWriteWellFormedFiles() throws {
-        let plots = dir.file("plots/nested")
+        let plots = dir.file("plots")
         let resultPath = try runWithPlots(plots)
         let result = try ResultFile.read(resultPath)
         let ran = result.cases.filter { $0.status == .ok }.map(\.id)

@@ -241,7 +241,14 @@ final class PlotTests: XCTestCase {
             XCTAssertEqual((error as? IOBenchError)?.exitCode, 2)
             XCTAssertTrue("\(error)".contains("--plot"), "\(error)")
         }
-        let written = try PlotFiles.write(inputs: [.run(name: "r.json", result: r)], to: dir + "/a/b", html: true, option: "--plot")
+        // Only the directory itself is created, not its parents (README).
+        XCTAssertThrowsError(try PlotFiles.makeDirectory(dir + "/a/b", option: "--plot")) { error in
+            XCTAssertEqual((error as? IOBenchError)?.exitCode, 2)
+            XCTAssertTrue("\(error)".contains("parent"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a"), "no parent was created")
+        let written = try PlotFiles.write(inputs: [.run(name: "r.json", result: r)], to: dir + "/a", html: true, option: "--plot",
+                                          guard: OutputGuard())
         XCTAssertEqual(written.map { ($0 as NSString).lastPathComponent }, ["spectrum.svg", "histogram.svg", "timeline.svg", "classes.svg", "report.html"])
     }
 

@@ -19,11 +19,44 @@ public struct MergeSource: Codable, Sendable, Equatable {
 /// `iobench merge`: cases with the same id across results (jobs, repeats, hosts) become
 /// one case whose histogram is the sum of theirs: lossless, as HdrHistogram merges.
 public enum ResultMerger {
-    public static func merge(_ inputs: [(file: String, result: RunResult)]) throws(IOBenchError) -> RunResult {
+    /// The first configuration field in which two cases of one id differ, with both
+    /// values, or nil. Paths, hosts and seeds are not configuration: merging one case
+    /// from several hosts (each with its own file and seed) is the fleet use.
+    public static func configurationDifference(_ a: CaseSpec, regionA: UInt64?, _ b: CaseSpec, regionB: UInt64?) -> (field: String, a: String, b: String)? {
+        var checks: [(String, String, String)] = [
+            ("engine", a.engine.rawValue, b.engine.rawValue),
+            ("bs", "\(a.blockSize)", "\(b.blockSize)"),
+            ("iodepth", "\(a.queueDepth)", "\(b.queueDepth)"),
+            ("jobs", "\(a.jobs)", "\(b.jobs)"),
+            ("rw", a.pattern.rawValue, b.pattern.rawValue),
+            ("class", a.pathClass?.rawValue ?? "none", b.pathClass?.rawValue ?? "none"),
+            ("verify", "\(a.verify)", "\(b.verify)"),
+            ("continue_on_error", "\(a.continueOnError)", "\(b.continueOnError)"),
+            ("latency_sample", "\(a.latencySample)", "\(b.latencySample)"),
+            ("fixed_buffers", "\(a.options.fixedBuffers)", "\(b.options.fixedBuffers)"),
+            ("registered_files", "\(a.options.registeredFiles)", "\(b.options.registeredFiles)"),
+            ("sqpoll", "\(a.options.sqpoll)", "\(b.options.sqpoll)"),
+            ("hipri", "\(a.options.hipri)", "\(b.options.hipri)"),
+            ("plain_ring", "\(a.options.plainRing)", "\(b.options.plainRing)"),
+            ("submit_batch", "\(a.options.submitBatch)", "\(b.options.submitBatch)"),
+            ("complete_batch", "\(a.options.completeBatch)", "\(b.options.completeBatch)"),
+        ]
+        if let ra = regionA, let rb = regionB { checks.append(("region_bytes", "\(ra)", "\(rb)")) }
+        return checks.first { $0.1 != $0.2 }.map { (field: $0.0, a: $0.1, b: $0.2) }
+    }
+
+    /// The region a case read: its own target's (multi-target runs) or the run's.
+    static func region(of c: CaseResult, in r: RunResult) -> UInt64? {
+        if let p = c.targetPath, let t = r.targets?.first(where: { $0.path == p }) { return t.regionBytes }
+        return r.target?.regionBytes
+    }
+
+    public static func merge(_ inputs: [(file: String, result: RunResult)], allowConfigMismatch: Bool = false) throws(IOBenchError) -> RunResult {
         guard let first = inputs.first else { throw .badInput("merge needs at least one result file") }
         var order: [String] = []
         var byID: [String: [(MergeSource, CaseResult)]] = [:]
         var sources: [MergeSource] = []
+        var firstSeen: [String: (String, RunResult, CaseResult)] = [:]
         for (file, r) in inputs {
             let src = MergeSource(file: file, host: r.environment.hostname, startedAt: r.startedAt, kernel: r.environment.kernel)
             sources.append(src)
@@ -33,6 +66,12 @@ public enum ResultMerger {
                       h.significantDigits == LatencyHistogram.significantDigits else {
                     throw .badInput("\(file): case \(c.id) has a histogram in other units (\(h.unit), lowest \(h.lowestDiscernibleValue), \(h.significantDigits) digits); iobench merges ns histograms of 1 ns and 3 digits")
                 }
+                if let (firstFile, firstResult, firstCase) = firstSeen[c.id], !allowConfigMismatch,
+                   let d = configurationDifference(firstCase.config, regionA: region(of: firstCase, in: firstResult),
+                                                   c.config, regionB: region(of: c, in: r)) {
+                    throw .badInput("case \(c.id) differs in \(d.field) between \(firstFile) (\(d.a)) and \(file) (\(d.b)); merge results of the same configuration, or pass --allow-config-mismatch")
+                }
+                if firstSeen[c.id] == nil { firstSeen[c.id] = (file, r, c) }
                 if byID[c.id] == nil { order.append(c.id) }
                 var s = src
                 s.ios = c.ios

@@ -402,11 +402,14 @@ extension RunResult {
         guard version == currentSchemaVersion else {
             throw .badInput("\(source) has schema version \(version); this iobench reads version \(currentSchemaVersion)")
         }
+        let result: RunResult
         do {
-            return try JSONDecoder().decode(RunResult.self, from: data)
+            result = try JSONDecoder().decode(RunResult.self, from: data)
         } catch {
             throw .badInput("\(source) is a malformed iobench result: \(Units.printable("\(error)"))")
         }
+        try result.validateHistograms(source: source)
+        return result
     }
 }
 

@@ -50,6 +50,8 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     }
 
     /// Checks what can be checked before touching the target.
+    public static let maxNumberIOs: UInt64 = 1_000_000_000_000
+
     public func validate() throws(IOBenchError) {
         guard queueDepth >= 1 else {
             throw .badInput("--iodepth \(queueDepth) is invalid; the queue depth must be at least 1")
@@ -89,6 +91,11 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         }
         if let n = ioLimit, n == 0 {
             throw .badInput("--number-ios must be at least 1")
+        }
+        // 10^12 reads take over a day at 10M IOPS; beyond that a number is a typo that
+        // would keep the run going for ever.
+        if let n = ioLimit, n > Self.maxNumberIOs {
+            throw .badInput("--number-ios \(n) is too large; use at most \(Self.maxNumberIOs) reads per job (for long runs use --runtime)")
         }
         for cpu in cpus where cpu < 0 || cpu >= 4096 {
             throw .badInput("--cpus \(cpu) is not a CPU number")

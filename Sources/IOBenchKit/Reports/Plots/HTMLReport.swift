@@ -14,6 +14,7 @@ public enum HTMLReport {
             if case .comparison(let n, let r) = $0 { return (n, r) } else { return nil }
         }
         var h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        h += "<meta name=\"generator\" content=\"iobench \(e(IOBenchVersion.string))\"/>\n"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         h += "<title>\(e(title(runs: runs, comparisons: comparisons)))</title>\n<style>\n\(css)</style>\n</head>\n<body>\n"
         h += "<header>\n<h1>\(e(title(runs: runs, comparisons: comparisons)))</h1>\n"

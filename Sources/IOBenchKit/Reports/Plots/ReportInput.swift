@@ -15,10 +15,7 @@ public enum ReportInput: Sendable {
 
     public static func read(_ path: String) throws(IOBenchError) -> ReportInput {
         let usage = "pass a result of 'iobench run --output FILE' or a comparison of 'iobench compare --format json' (or --output)"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .badInput("cannot read \(path): \(Errno.current); \(usage)")
-        }
-        guard !data.isEmpty else { throw .badInput("\(path) is empty; \(usage)") }
+        let data = try InputFile.read(path, usage: usage)
         struct Header: Decodable { var schema: String?; var schema_version: Int? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
             throw .badInput("\(path) is not JSON (or not a JSON object); \(usage)")
@@ -44,6 +41,9 @@ public enum ReportInput: Sendable {
 /// The plots of a report, as files: `spectrum.svg`, `histogram.svg`, `timeline.svg`,
 /// and `classes.svg` when cases had a path class.
 public enum PlotFiles {
+    /// Every file `write` may put in its directory.
+    public static let fileNames = ["spectrum.svg", "histogram.svg", "timeline.svg", "classes.svg", "report.html"]
+
     public static func svgs(_ runs: [(name: String, result: RunResult)]) -> [(file: String, svg: String)] {
         let set = PlotSet(runs)
         var out: [(String, String)] = [
@@ -55,48 +55,51 @@ public enum PlotFiles {
         return out
     }
 
-    /// Creates `directory` (and its parents) when missing. `option` names the flag in the
-    /// error (`--plot`, `--output`).
+    /// Creates `directory` when missing; its parent must exist (README: "DIR is created
+    /// when missing; its parent must exist"). `option` names the flag in the error
+    /// (`--plot`, `--output`).
     public static func makeDirectory(_ directory: String, option: String) throws(IOBenchError) {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
-            guard isDir.boolValue else {
-                throw .badInput("\(option) \(directory) is a file, not a directory; pass a directory for the plots")
+        guard !directory.isEmpty else { throw .badInput("\(option) is empty; name a directory for the plots") }
+        var st = stat()
+        if stat(directory, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw .badInput("\(option) \(directory) exists and is not a directory; pass a directory for the plots (it is created when missing)")
             }
             return
         }
-        // mkdir -p, one level at a time, so the error names the errno of the level that failed.
-        var path = directory.hasPrefix("/") ? "" : "."
-        for part in directory.split(separator: "/") {
-            path += "/" + part
-            if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST {
-                let e = Errno.current
-                throw .badInput("\(option) \(directory): cannot create \(path): \(e); pass a directory you may write")
-            }
+        let parent = OutputGuard.parent(of: directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory)
+        var pst = stat()
+        guard stat(parent, &pst) == 0, (pst.st_mode & S_IFMT) == S_IFDIR else {
+            throw .badInput("\(option) \(directory): its parent \(parent) does not exist or is not a directory; create the parent first (only \(directory) itself is created)")
         }
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw .badInput("\(option) \(directory): cannot create the directory (a part of the path is a file); pass another directory")
+        if Glibc.mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            let e = Errno.current
+            throw .badInput("\(option) \(directory) cannot be created: \(e); pass a directory you may write")
         }
     }
 
-    /// Writes the plots (and `report.html` when `html`) into `directory`, creating it.
+    /// Writes the plots (and `report.html` when `html`) into `directory`, creating it,
+    /// each file by the output rule of `g`.
     /// Returns the paths written.
     @discardableResult
-    public static func write(inputs: [ReportInput], to directory: String, html: Bool, option: String) throws(IOBenchError) -> [String] {
+    public static func write(inputs: [ReportInput], to directory: String, html: Bool, option: String,
+                             guard g: OutputGuard) throws(IOBenchError) -> [String] {
         try makeDirectory(directory, option: option)
         let runs: [(name: String, result: RunResult)] = inputs.compactMap {
             if case .run(let n, let r) = $0 { return (n, r) } else { return nil }
         }
         var written: [String] = []
         let dir = directory.hasSuffix("/") ? directory : directory + "/"
+        // Every file is checked before the first is written: all of them or none.
+        for file in fileNames { try g.check(dir + file, option: option) }
         if !runs.isEmpty {
             for (file, svg) in svgs(runs) {
-                try ResultWriter.writeAtomically(Data(svg.utf8), to: dir + file)
+                try g.write(Data(svg.utf8), to: dir + file, option: option)
                 written.append(dir + file)
             }
         }
         if html {
-            try ResultWriter.writeAtomically(Data(HTMLReport.render(inputs).utf8), to: dir + "report.html")
+            try g.write(Data(HTMLReport.render(inputs).utf8), to: dir + "report.html", option: option)
             written.append(dir + "report.html")
         }
         return written
