@@ -267,6 +267,29 @@ final class TargetOwnershipTests: XCTestCase {
         XCTAssertEqual(listing(), ["s.dat"], "the stale temporary was not removed")
     }
 
+    /// A run that must wait for another writer says so once, and SIGINT ends the wait
+    /// (exit 130) without touching the file.
+    func testWaitingForAWriterSaysSoAndHonoursSIGINT() throws {
+        let f = dir.file("busy.dat")
+        try makeStampedFile(f, size: 8 << 20)
+        let before = state(f)
+        let fd = open(f, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        XCTAssertEqual(flock(fd, LOCK_EX), 0, "the test holds the writer's lock")
+        let a = try BackgroundIOBench(quick(f))
+        addTeardownBlock { a.kill() }
+        usleep(800_000)
+        XCTAssertTrue(a.isRunning, "the run did not wait for the exclusive lock: \(a.stderr)")
+        let sent = Date()
+        a.send(SIGINT)
+        let e = try XCTUnwrap(a.wait(timeout: 10), "SIGINT did not end the wait")
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 3)
+        XCTAssertEqual(e.status, 130, a.stderr)
+        XCTAssertTrue(a.stderr.contains("waiting for another iobench"), a.stderr)
+        XCTAssertEqual(state(f), before)
+    }
+
     /// Extending iobench's own file: a signal keeps the stamped part (whole blocks, first
     /// bytes unchanged), and the next run accepts it as iobench's own.
     func testInterruptedExtensionKeepsTheStampedPart() throws {
