@@ -416,8 +416,11 @@ struct RunCommand: ParsableCommand {
         if let target { return target }
         let base = dir ?? ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDir), isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDir) else {
             throw IOBenchError.badInput("directory \(base) does not exist; create it, or pass an existing directory with --dir (or set IOBENCH_DIR)")
+        }
+        guard isDir.boolValue else {
+            throw IOBenchError.badInput("\(base) is not a directory; pass a directory with --dir (or set IOBENCH_DIR)")
         }
         return (base.hasSuffix("/") ? base : base + "/") + "iobench.dat"
     }

@@ -114,9 +114,9 @@ final class InterruptTests: XCTestCase {
         let run = try BackgroundIOBench(["run", "--target", fresh, "--size", "2g", "--engine", "psync", "--runtime", "1s",
                                          "--ramp-time", "0", "--no-progress"])
         addTeardownBlock { run.kill(); try? FileManager.default.removeItem(atPath: fresh) }
-        // Wait until the file is being written.
+        // Wait until the file is being written (under its temporary name).
         let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: fresh) { usleep(10_000) }
+        while Date() < deadline && !FileManager.default.fileExists(atPath: Target.temporaryPath(for: fresh)) { usleep(10_000) }
         usleep(300_000)
         run.send(SIGTERM)
         let exit = try XCTUnwrap(run.wait(timeout: 30), "no stop within 30 s of SIGTERM")
@@ -126,5 +126,6 @@ final class InterruptTests: XCTestCase {
         XCTAssertTrue(!exists || size == 2 << 30,
                       "after SIGTERM while creating (exit \(exit.status), \(exit.reason)), \(fresh) is left with \(size) of \(2 << 30) bytes; a later run without --size reads only that much")
         XCTAssertTrue(exit.reason == .exit ? exit.status == 143 : exit.status == SIGTERM, "exit \(exit.status) \(exit.reason)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Target.temporaryPath(for: fresh)), "the temporary file was left behind")
     }
 }

@@ -149,6 +149,11 @@ public enum LayoutBuilder {
         let fd = iob_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return marker(fd: fd)
+    }
+
+    /// The layout marker of the open file `fd`, or nil.
+    public static func marker(fd: Int32) -> String? {
         var buf = [UInt8](repeating: 0, count: 256)
         let n = buf.withUnsafeMutableBytes { iob_fgetxattr(fd, markerName, $0.baseAddress, $0.count) }
         guard n > 0 else { return nil }
