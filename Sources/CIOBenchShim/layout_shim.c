@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <sys/xattr.h>
 
 #include "iobench_layout_shim.h"
@@ -21,6 +24,11 @@ int iob_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
 
 int iob_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0) ? -errno : 0;
+}
+
+int iob_rename_noreplace(const char *from, const char *to) {
+    // The raw syscall: renameat2 is in glibc only from 2.28.
+    return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */) ? -errno : 0;
 }
 
 ssize_t iob_fgetxattr(int fd, const char *name, void *value, size_t size) {

@@ -279,7 +279,7 @@ struct RunCommand: ParsableCommand {
         do {
             if !FileManager.default.fileExists(atPath: path) {
                 log("iobench: preparing \(path) (\(Units.formatSize(suiteSize)), \(layout)) for the path-class comparison")
-                _ = try LayoutBuilder.prepare(path: path, size: suiteSize, layout: layout, force: false, log: log)
+                try Self.prepareUnlessAnotherRunDid(path: path, size: suiteSize, layout: layout, log: log)
             }
             fragmented = try Target.open(TargetRequest(path: path, createIfMissing: false))
             guard fragmented.isStamped else {
@@ -293,6 +293,19 @@ struct RunCommand: ParsableCommand {
         }
         let (plans, failures) = try planClasses(specs, target: fragmented, skipFailures: true)
         return CaseBatch(target: fragmented, specs: specs, plans: plans, planFailures: failures)
+    }
+
+    /// Prepares the default run's fragmented file. Another default run may finish the
+    /// same file first (prepare never renames over it): then that one is used.
+    static func prepareUnlessAnotherRunDid(path: String, size: UInt64, layout: Layout, log: (String) -> Void) throws(IOBenchError) {
+        do {
+            _ = try LayoutBuilder.prepare(path: path, size: size, layout: layout, force: false, log: log)
+        } catch {
+            if case .interrupted = error { throw error }
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw error }
+            log("iobench: \(path) was prepared by another iobench meanwhile; using it")
+        }
     }
 
     static func fragmentedPath(in scratchDirectory: String) -> String {

@@ -22,4 +22,8 @@ int iob_fsetxattr(int fd, const char *name, const void *value, size_t size);
 /// fgetxattr(2) into `value` (capacity `size`). Returns the value's length or -errno.
 ssize_t iob_fgetxattr(int fd, const char *name, void *value, size_t size);
 
+/// renameat2(RENAME_NOREPLACE): moves `from` to `to` only if `to` does not exist.
+/// Returns 0 or -errno (-EEXIST when `to` exists; -EINVAL where the filesystem lacks it).
+int iob_rename_noreplace(const char *from, const char *to);
+
 #endif

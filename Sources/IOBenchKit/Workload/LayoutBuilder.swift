@@ -1,4 +1,5 @@
 import CIOBenchShim
+import Foundation
 import Glibc
 
 /// How `iobench prepare` lays a file out on disk, so that one file serves the path
@@ -230,11 +231,14 @@ public enum LayoutBuilder {
         if exists, unlink(path) != 0 {
             throw .badInput("cannot replace \(path): \(Errno.current); check the permissions of \(dir)")
         }
+        Build.removeStaleTemporaries(of: path)
         return try withoutActuallyEscaping(log) { (log) throws(IOBenchError) -> PrepareReport in
+            // Built under a hidden name and renamed into place only when its layout is
+            // checked: the path never holds a partial file, even after a SIGKILL.
             let build = try Build(path: path, dir: dir, plan: plan, log: log)
             do throws(IOBenchError) {
                 let report = try build.run()
-                build.finish()
+                try build.publish()
                 return report
             } catch {
                 build.abandon()
@@ -307,9 +311,31 @@ final class Build {
     /// Scratch files (donor, spacer) to remove whatever happens.
     var scratchPaths: [String] = []
 
+    /// Where the file is built: a hidden name next to `path`, renamed to it by `publish`.
+    let buildPath: String
+
+    static func temporaryPrefix(of path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return Target.parentDirectory(of: path) + "/." + name + ".iobench-prepare-"
+    }
+
+    /// Removes hidden build files of `path` left by a prepare that was killed (its pid
+    /// no longer runs).
+    static func removeStaleTemporaries(of path: String) {
+        let prefix = temporaryPrefix(of: path)
+        let dir = Target.parentDirectory(of: path)
+        let namePrefix = String(prefix.dropFirst(dir.count + 1))
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where entry.hasPrefix(namePrefix) {
+            let rest = entry.dropFirst(namePrefix.count)
+            guard let pid = rest.split(separator: "-").first.flatMap({ Int32($0) }) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + entry) }
+        }
+    }
+
     init(path: String, dir: String, plan: Plan, log: @escaping (String) -> Void) throws(IOBenchError) {
         self.path = path; self.dir = dir; self.plan = plan; self.log = log
-        fd = try Build.createFile(path)
+        buildPath = Build.temporaryPrefix(of: path) + "\(getpid())-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
+        fd = try Build.createFile(buildPath)
         do throws(IOBenchError) {
             buffer = try AlignedBuffers(count: 1, size: LayoutBuilder.bufferBytes)
             // Path classes are checked from the extent map: a filesystem without FIEMAP is
@@ -322,7 +348,7 @@ final class Build {
             }
         } catch {
             close(fd)
-            unlink(path)
+            unlink(buildPath)
             throw error
         }
     }
@@ -517,14 +543,34 @@ final class Build {
         }
     }
 
-    func finish() {
+    /// Renames the finished file into place, never over a file that appeared at the path
+    /// meanwhile (another prepare, another default run): that is an error, and ours is
+    /// removed.
+    func publish() throws(IOBenchError) {
         removeScratch()
+        if let signal = SignalStop.received {
+            throw .interrupted(signal, "interrupted while preparing \(path); the partial file was removed")
+        }
+        var rc = iob_rename_noreplace(buildPath, path)
+        if rc == -EINVAL || rc == -ENOSYS {
+            // A filesystem without RENAME_NOREPLACE: link fails just the same if the path exists.
+            rc = link(buildPath, path) == 0 ? 0 : -errno
+            if rc == 0 { unlink(buildPath) }
+        }
+        guard rc == 0 else {
+            if rc == -EEXIST {
+                throw .badInput("\(path) appeared while it was being prepared (another iobench made it); it was left alone, use it or pass --force-overwrite to replace it")
+            }
+            throw .runFailed("cannot rename the prepared file to \(path): \(Errno(-rc))")
+        }
+        let dfd = iob_open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
         close(fd)
     }
 
     func abandon() {
         removeScratch()
         close(fd)
-        unlink(path)
+        unlink(buildPath)
     }
 }
