@@ -146,4 +146,28 @@ final class ExitCodeTests: XCTestCase {
         let piped = sh("bash -c \"'\(CLI.binary)' compare <(cat '\(good)') '\(good)'\"")
         XCTAssertEqual(piped.status, 0, piped.output)
     }
+
+    /// Every JSON document iobench prints names itself (DECISIONS: result, comparison,
+    /// prepare, inspect), so any output can be recognised as iobench's own.
+    func testEveryJSONDocumentHasSchemaAndVersion() throws {
+        let frag = dir.file("frag.dat")
+        let docs: [([String], String)] = [
+            (runArgs(["--format", "json"]), "iobench/result"),
+            (["prepare", frag, "--size", "8m", "--layout", "fragmented:64k", "--format", "json"], "iobench/prepare"),
+            (["inspect", frag, "--format", "json"], "iobench/inspect"),
+        ]
+        for (args, schema) in docs {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+            XCTAssertEqual(o["schema"] as? String, schema)
+            XCTAssertEqual(o["schema_version"] as? Int, 1, schema)
+        }
+        let result = dir.file("r.json")
+        XCTAssertEqual(try CLI.run(runArgs(["--output", result])).status, 0)
+        let c = try CLI.run(["compare", result, result, "--format", "json"])
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(c.stdout.utf8)) as? [String: Any], c.stdout)
+        XCTAssertEqual(o["schema"] as? String, "iobench/compare")
+        XCTAssertNotNil(o["schema_version"])
+    }
 }

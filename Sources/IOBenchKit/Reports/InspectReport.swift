@@ -3,6 +3,9 @@ import Foundation
 /// What `iobench inspect` tells about a file: where it lives, how it is laid out, and
 /// which path classes it can serve at which block sizes.
 public struct InspectReport: Codable, Sendable {
+    /// Every iobench JSON document names itself (docs/json-schema.md).
+    public var schema: String? = "iobench/inspect"
+    public var schemaVersion: Int? = 1
     public struct ClassAvailability: Codable, Sendable {
         public var pathClass: PathClass
         public var blockSize: Int
@@ -34,7 +37,8 @@ public struct InspectReport: Codable, Sendable {
     public var classes: [ClassAvailability]
 
     enum CodingKeys: String, CodingKey {
-        case target, classes
+        case target, classes, schema
+        case schemaVersion = "schema_version"
         case filesystemBlockSize = "filesystem_block_size"
         case fileSize = "file_size"
         case extentCount = "extent_count"

@@ -105,6 +105,9 @@ public struct ExtentSummary: Codable, Sendable, Equatable {
 /// The outcome of `iobench prepare`: what was asked for, how it was built, and what the
 /// extent map shows was achieved.
 public struct PrepareReport: Codable, Sendable, Equatable {
+    /// Every iobench JSON document names itself (docs/json-schema.md).
+    public var schema: String? = "iobench/prepare"
+    public var schemaVersion: Int? = 1
     /// The layout, in canonical text (`fragmented:64k`); also stored in the file's
     /// `user.iobench.layout` extended attribute.
     public var layout: String
@@ -130,7 +133,8 @@ public struct PrepareReport: Codable, Sendable, Equatable {
     public var marked: Bool
 
     enum CodingKeys: String, CodingKey {
-        case layout, path, size, filesystem, method, extents, marked
+        case layout, path, size, filesystem, method, extents, marked, schema
+        case schemaVersion = "schema_version"
         case fsBlockSize = "fs_block_size"
         case extentBytes = "extent_bytes"
         case writtenBytes = "written_bytes"
