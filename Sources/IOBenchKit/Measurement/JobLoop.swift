@@ -32,7 +32,9 @@ public struct JobPlan: Sendable {
 /// What one job measured. Everything the loop saw is here: successes in the histogram,
 /// errors, short reads, contents mismatches and out-of-range latencies as counts.
 public struct JobOutcome: Sendable {
-    public var histogram = LatencyHistogram()
+    /// Starts as the shared empty histogram: an outcome costs no histogram allocation
+    /// until a job replaces it with what it measured.
+    public var histogram = LatencyHistogram.empty
     /// Reads completed in full during the measured phase.
     public var ios: UInt64 = 0
     public var errors: UInt64 = 0
@@ -55,9 +57,21 @@ public struct JobOutcome: Sendable {
     public var intervals: [IntervalHistogram] = []
     /// Wall-clock time (ns since the epoch) when the measured phase began.
     public var measureStartEpochNs: UInt64 = 0
+    /// Reads still in flight when the job gave up waiting for them (`jobDrainGraceNs`
+    /// after the end); also counted in `errors`.
+    public var abandonedReads: UInt64 = 0
 
     public init() {}
 }
+
+/// How long a job waits for reads still in flight after its end (deadline, --number-ios,
+/// an error or a stop) before it counts them as errors and stops waiting.
+public let jobDrainGraceNs: UInt64 = 5_000_000_000
+
+/// The longest an engine's reap blocks in the kernel before it returns (possibly with
+/// no completion), so the loop can see a stop or its deadline on a device that has
+/// stopped completing reads.
+public let reapTimeoutNs: Int64 = 100_000_000
 
 /// The hot loop: keep `queueDepth` reads in flight, submit in batches, reap, timestamp
 /// and record. Generic over the engine so each engine gets its own specialised copy; no
@@ -70,26 +84,36 @@ public func runJobLoop<E: IOEngine>(
     offsets: inout OffsetGenerator,
     buffers: AlignedBuffers,
     stop: ManagedAtomic<Bool>,
-    progress: ManagedAtomic<UInt64>
+    progress: ManagedAtomic<UInt64>,
+    deadlineOut: ManagedAtomic<UInt64>? = nil
 ) -> JobOutcome {
     var out = JobOutcome()
     let qd = plan.queueDepth
     let bs = Int32(plan.blockSize)
-    let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: qd)
-    let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    let slotOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    let slotFileOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    // Whether a slot's read was submitted in the measured phase (sampled or not).
-    let slotMeasured = UnsafeMutablePointer<Bool>.allocate(capacity: qd)
-    let timeline = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, plan.timelineCapacity))
-    let batch = CompletionBatch(capacity: qd)
-    defer {
-        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate(); slotFileOffsets.deallocate(); slotMeasured.deallocate()
-        timeline.deallocate(); batch.deallocate()
+    // Everything the loop needs is allocated here, before it starts, with malloc, whose
+    // failure is an error (Swift's own allocations abort the process).
+    let memory = JobMemory(queueDepth: qd, timelineCapacity: max(1, plan.timelineCapacity))
+    guard let memory else {
+        out.failure = .runFailed("cannot allocate the job's slot tables and timeline (\(qd) slots): \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+        return out
     }
+    defer { memory.free() }
+    let freeSlots = memory.freeSlots
+    let submitTimes = memory.submitTimes
+    let slotOffsets = memory.slotOffsets
+    let slotFileOffsets = memory.slotFileOffsets
+    // Whether a slot's read was submitted in the measured phase (sampled or not).
+    let slotMeasured = memory.slotMeasured
+    let timeline = memory.timeline
+    let batch = memory.batch
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
+    // Reserved by the caller: see CaseRunner.runJob.
+    guard iob_can_allocate(Int(CaseRunner.histogramBytes)) != 0 else {
+        out.failure = .runFailed("cannot allocate the job's latency histogram: \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+        return out
+    }
     var hist = LatencyHistogram()
     var recorded: UInt64 = 0
     var errors: UInt64 = 0
@@ -108,6 +132,9 @@ public func runJobLoop<E: IOEngine>(
     var measureStart = start
     let rampEnd = start &+ plan.rampNs
     var deadline = plan.runtimeNs.map { rampEnd &+ $0 } ?? UInt64.max
+    deadlineOut?.store(deadline, ordering: .relaxed)
+    // When the job stopped issuing with reads still in flight (0: not draining yet).
+    var drainSince: UInt64 = 0
     var nextSecond = measureStart &+ 1_000_000_000
     var recordedAtLastSecond: UInt64 = 0
     var usageStart = ThreadUsage.current()
@@ -115,7 +142,7 @@ public func runJobLoop<E: IOEngine>(
     // Interval histograms: `hist` then holds the current interval only and is folded
     // into `total` at each boundary (O(buckets) once per interval, nothing per read).
     let intervalNs = plan.intervalNs ?? 0
-    var total = LatencyHistogram()
+    var total = intervalNs > 0 ? LatencyHistogram() : LatencyHistogram.empty
     var intervalStart = measureStart
     var intervals: [IntervalHistogram] = []
     if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
@@ -175,9 +202,11 @@ public func runJobLoop<E: IOEngine>(
             break loop
         }
         // One clock read per reaped batch; with sampling, only when a sampled read
-        // completed or every 8th reap (for the deadline and the timeline).
+        // completed or every 8th reap (for the deadline and the timeline). A reap that
+        // timed out with nothing (at most one per reapTimeoutNs) always reads it, so
+        // the deadline and the drain's grace period pass on a device that has stalled.
         reaps &+= 1
-        var clockRead = every == 1 || reaps & 7 == 0
+        var clockRead = every == 1 || reaps & 7 == 0 || k == 0
         if clockRead { now = monotonicNanoseconds() }
         var j = 0
         while j < k {
@@ -235,6 +264,21 @@ public func runJobLoop<E: IOEngine>(
         // The checks below need the time; without a clock read this round they wait for the next.
         if !clockRead { continue }
 
+        if !issuing && inflight > 0 {
+            // Draining: a device that stopped completing reads must not keep the job
+            // (and the run, and a signal) waiting forever.
+            if drainSince == 0 {
+                drainSince = now
+            } else if now &- drainSince >= jobDrainGraceNs {
+                out.abandonedReads = UInt64(inflight)
+                errors &+= UInt64(inflight)
+                let msg = "\(inflight) read\(inflight == 1 ? "" : "s") still in flight \((now &- drainSince) / 1_000_000_000) s after the end: the device is not completing them"
+                out.failure = .runFailed(msg)
+                if out.firstError == nil { out.firstError = msg }
+                break loop
+            }
+        }
+
         if measuring {
             while now >= nextSecond {
                 if timelineCount < plan.timelineCapacity {
@@ -247,6 +291,13 @@ public func runJobLoop<E: IOEngine>(
                 nextSecond &+= 1_000_000_000
             }
             if intervalNs > 0 && now &- intervalStart >= intervalNs {
+                // Once per interval, never per read: a new histogram, checked first.
+                guard iob_can_allocate(Int(CaseRunner.histogramBytes) * 2) != 0 else {
+                    out.failure = .runFailed("cannot allocate the histogram of interval \(intervals.count + 1) (--hist-log keeps one per interval and job): \(Errno(ENOMEM)); use a longer --hist-interval or a shorter --runtime, or raise ulimit -v")
+                    issuing = false
+                    intervalStart = now
+                    continue
+                }
                 intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: now &- intervalStart, histogram: hist))
                 total.add(hist)
                 hist = LatencyHistogram()
@@ -260,7 +311,7 @@ public func runJobLoop<E: IOEngine>(
             intervalStart = now
             nextSecond = now &+ 1_000_000_000
             usageStart = ThreadUsage.current()
-            if let runtime = plan.runtimeNs { deadline = now &+ runtime }
+            if let runtime = plan.runtimeNs { deadline = now &+ runtime; deadlineOut?.store(deadline, ordering: .relaxed) }
         }
         if now >= deadline { issuing = false }
         progress.store(recorded, ordering: .relaxed)
@@ -287,4 +338,35 @@ public func runJobLoop<E: IOEngine>(
     out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
     out.timelineTruncated = timelineTruncated
     return out
+}
+
+/// The job loop's tables, allocated with malloc before the loop (nil when memory is
+/// short) and freed after it.
+struct JobMemory {
+    let freeSlots: UnsafeMutablePointer<Int>
+    let submitTimes: UnsafeMutablePointer<UInt64>
+    let slotOffsets: UnsafeMutablePointer<UInt64>
+    let slotFileOffsets: UnsafeMutablePointer<UInt64>
+    let slotMeasured: UnsafeMutablePointer<Bool>
+    let timeline: UnsafeMutablePointer<UInt64>
+    let batch: CompletionBatch
+
+    init?(queueDepth qd: Int, timelineCapacity: Int) {
+        guard let block = iob_malloc(qd * (8 * 4 + 1 + 7) + timelineCapacity * 8) else { return nil }
+        guard let batch = CompletionBatch(allocating: qd) else { iob_free(block); return nil }
+        // One block: the 8-byte tables first, then the timeline, then the flags.
+        freeSlots = block.bindMemory(to: Int.self, capacity: qd)
+        submitTimes = (block + qd * 8).bindMemory(to: UInt64.self, capacity: qd)
+        slotOffsets = (block + qd * 16).bindMemory(to: UInt64.self, capacity: qd)
+        slotFileOffsets = (block + qd * 24).bindMemory(to: UInt64.self, capacity: qd)
+        timeline = (block + qd * 32).bindMemory(to: UInt64.self, capacity: timelineCapacity)
+        slotMeasured = (block + qd * 32 + timelineCapacity * 8).bindMemory(to: Bool.self, capacity: qd)
+        slotMeasured.initialize(repeating: false, count: qd)
+        self.batch = batch
+    }
+
+    func free() {
+        iob_free(UnsafeMutableRawPointer(freeSlots))
+        batch.free()
+    }
 }
