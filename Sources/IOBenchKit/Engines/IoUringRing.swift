@@ -61,12 +61,12 @@ public final class IoUringRing {
                 throw .badInput("this kernel has no io_uring (ENOSYS); use --engine libaio or psync")
             case ENOMEM:
                 if let asLimit = ResourceLimits.current(IOB_RLIMIT_AS) {
-                    throw .runFailed("io_uring_setup failed with ENOMEM: mapping a ring of \(setup.queueDepth) did not fit the address-space limit (ulimit -v, RLIMIT_AS, \(CaseRunner.mib(asLimit))) or the locked-memory limit (ulimit -l); lower --numjobs or --iodepth, or raise ulimit -v")
+                    throw .runFailed("io_uring_setup failed (ENOMEM): a ring of \(setup.queueDepth) does not fit the address-space limit (ulimit -v, RLIMIT_AS, \(CaseRunner.mib(asLimit))); lower --numjobs or --iodepth, or raise ulimit -v")
                 }
                 throw .runFailed("io_uring_setup failed with ENOMEM: the locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) or memory is too low for a ring of \(setup.queueDepth); raise it with 'ulimit -l unlimited' or lower --iodepth")
             case EMFILE, ENFILE:
-                let limit = ResourceLimits.current(IOB_RLIMIT_NOFILE).map { " (\($0))" } ?? ""
-                throw .runFailed("io_uring_setup failed: \(Errno(-rc)): each job's ring needs a file descriptor and the open-file limit (ulimit -n, RLIMIT_NOFILE\(limit)) is reached; raise it with 'ulimit -n 65536' or lower --numjobs")
+                let limit = ResourceLimits.current(IOB_RLIMIT_NOFILE).map { " = \($0)" } ?? ""
+                throw .runFailed("io_uring_setup failed: \(Errno(-rc)): one file per job's ring exceeds the open-file limit (ulimit -n, RLIMIT_NOFILE\(limit)); raise ulimit -n or lower --numjobs")
             case EINVAL:
                 throw .badInput("io_uring_setup rejected the ring (EINVAL) for --iodepth \(setup.queueDepth)\(setup.options.sqpoll ? " with --sqpoll" : ""); lower --iodepth or drop the option")
             default:
@@ -97,7 +97,7 @@ public final class IoUringRing {
         }
         if setup.options.fixedBuffers {
             guard let raw = iob_malloc(setup.queueDepth * MemoryLayout<iovec>.stride) else {
-                throw .runFailed("cannot allocate \(setup.queueDepth) iovecs to register buffers: \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+                throw .runFailed("no memory to register \(setup.queueDepth) buffers (ENOMEM): \(CaseRunner.memoryFix)")
             }
             let iovecs = raw.bindMemory(to: iovec.self, capacity: setup.queueDepth)
             for i in 0 ..< setup.queueDepth { iovecs[i] = iovec(iov_base: setup.buffers.buffer(i), iov_len: setup.blockSize) }

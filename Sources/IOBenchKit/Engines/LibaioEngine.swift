@@ -28,7 +28,7 @@ public final class LibaioEngine: IOEngine {
             if rc == -EAGAIN {
                 let maxNr = StorageInfo.readSysfs("/proc/sys/fs/aio-max-nr") ?? "?"
                 let nr = StorageInfo.readSysfs("/proc/sys/fs/aio-nr") ?? "?"
-                throw .runFailed("io_setup(\(depth)) failed: EAGAIN, the system-wide AIO limit is reached (fs.aio-max-nr = \(maxNr), in use fs.aio-nr = \(nr); the kernel reserves about twice the depth per job); lower --iodepth or --numjobs, or raise it with 'sysctl fs.aio-max-nr=1048576'")
+                throw .runFailed("io_setup(\(depth)) failed (EAGAIN): the system-wide AIO limit fs.aio-max-nr = \(maxNr) is reached (fs.aio-nr = \(nr); ~2 x depth per job); lower --iodepth or --numjobs, or raise fs.aio-max-nr")
             }
             throw .runFailed("io_setup(\(depth)) failed: \(Errno(-rc)); the kernel refused native AIO")
         }
@@ -36,7 +36,7 @@ public final class LibaioEngine: IOEngine {
             + MemoryLayout<timespec>.stride
         guard let block = iob_malloc(bytes) else {
             io_destroy(c)
-            throw .runFailed("cannot allocate libaio's \(depth) control blocks: \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+            throw .runFailed("no memory for libaio's \(depth) control blocks (ENOMEM): \(CaseRunner.memoryFix)")
         }
         memset(block, 0, bytes)
         ctx = c

@@ -81,11 +81,14 @@ public struct CaseRunner {
     }
 
     static func threadCreationMessage(job: Int, of jobs: Int, rc: Int32) -> String {
+        // Kept under 200 characters: the stderr line of a failed case is cut there.
         var text = "cannot create job thread \(job + 1) of \(jobs): \(Errno(rc))"
         if rc == EAGAIN {
-            let asLimit = ResourceLimits.current(IOB_RLIMIT_AS).map { " or the address-space limit (ulimit -v, RLIMIT_AS, \(Self.mib($0)))" } ?? ""
-            let nproc = ResourceLimits.current(IOB_RLIMIT_NPROC).map { " = \($0)" } ?? ""
-            text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC\(nproc); or a cgroup's pids.max)\(asLimit) is reached; lower --numjobs or raise ulimit -u"
+            if ResourceLimits.current(IOB_RLIMIT_AS) != nil {
+                text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC) or address space (ulimit -v) is exhausted; lower --numjobs or raise ulimit -u / -v"
+            } else {
+                text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC, or pids.max) is reached; lower --numjobs or raise ulimit -u"
+            }
         } else {
             text += "; lower --numjobs"
         }
@@ -103,7 +106,7 @@ public struct CaseRunner {
             let existing = UInt64(ResourceLimits.threadsOfThisProcess() ?? 1)
             if existing + UInt64(jobs) > limit {
                 let room = limit > existing ? limit - existing : 0
-                throw .runFailed("--numjobs \(jobs) needs \(jobs) threads, but the process/thread limit (ulimit -u, RLIMIT_NPROC) is \(limit) and this process already has \(existing)\(room > 0 ? "; lower --numjobs to \(room) or fewer" : "; lower --numjobs") or raise ulimit -u")
+                throw .runFailed("--numjobs \(jobs) needs \(jobs) threads, but the process/thread limit (ulimit -u, RLIMIT_NPROC) is \(limit) with \(existing) in use; lower --numjobs\(room > 0 ? " to \(room)" : "") or raise ulimit -u")
             }
         }
         if let limit = ResourceLimits.current(IOB_RLIMIT_AS) {
@@ -113,7 +116,7 @@ public struct CaseRunner {
             let need = perJob &* UInt64(jobs)
             if used &+ need > limit {
                 let room = limit > used ? (limit - used) / perJob : 0
-                throw .runFailed("--numjobs \(jobs) with --iodepth \(spec.queueDepth) and --bs \(Units.formatSize(UInt64(spec.blockSize))) needs about \(Self.mib(need)) of address space (\(Self.mib(perJob)) per job: thread stack, I/O buffers, ring, latency histograms), but the address-space limit (ulimit -v, RLIMIT_AS) is \(Self.mib(limit)) and \(Self.mib(used)) is in use; \(room > 0 ? "lower --numjobs to \(room) or fewer, " : "")lower --iodepth or --bs, or raise ulimit -v")
+                throw .runFailed("\(jobs) jobs need ~\(Self.mib(need)) of address space (\(Self.mib(perJob)) each); the limit (ulimit -v, RLIMIT_AS) is \(Self.mib(limit)), \(Self.mib(used)) in use; lower --numjobs\(room > 0 ? " to \(room)" : ""), --iodepth or --bs, or raise ulimit -v")
             }
         }
     }
@@ -155,7 +158,7 @@ public struct CaseRunner {
         let reserveBytes = Int(Self.histogramBytes) * (intervalNs != nil ? 2 : 1) + (64 << 10)
         guard let reserve = iob_malloc(reserveBytes) else {
             var o = JobOutcome()
-            o.failure = .runFailed("job \(job): cannot allocate \(Units.formatSize(UInt64(reserveBytes))) for its latency histograms: \(Errno(ENOMEM)); \(Self.memoryFix)")
+            o.failure = .runFailed("job \(job): no memory for its histograms (ENOMEM): \(Self.memoryFix)")
             return o
         }
         var reserveHeld = true
@@ -205,7 +208,7 @@ public struct CaseRunner {
         }
     }
 
-    static let memoryFix = "the address-space limit (ulimit -v, RLIMIT_AS) or the machine's memory is exhausted; lower --numjobs, --iodepth or --bs, or raise ulimit -v"
+    static let memoryFix = "address space (ulimit -v, RLIMIT_AS) or memory exhausted; lower --numjobs, --iodepth or --bs, or raise ulimit -v"
 
     func drive<E: IOEngine>(_ engine: E, _ plan: JobPlan, _ offsets: inout OffsetGenerator, _ buffers: AlignedBuffers, _ job: Int,
                             _ deadline: ManagedAtomic<UInt64>, _ releaseReserve: () -> Void) -> JobOutcome {

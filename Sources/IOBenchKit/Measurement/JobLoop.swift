@@ -94,7 +94,7 @@ public func runJobLoop<E: IOEngine>(
     // failure is an error (Swift's own allocations abort the process).
     let memory = JobMemory(queueDepth: qd, timelineCapacity: max(1, plan.timelineCapacity))
     guard let memory else {
-        out.failure = .runFailed("cannot allocate the job's slot tables and timeline (\(qd) slots): \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+        out.failure = .runFailed("no memory for the job's slot tables (ENOMEM): \(CaseRunner.memoryFix)")
         return out
     }
     defer { memory.free() }
@@ -111,7 +111,7 @@ public func runJobLoop<E: IOEngine>(
     var inflight = 0
     // Reserved by the caller: see CaseRunner.runJob.
     guard iob_can_allocate(Int(CaseRunner.histogramBytes)) != 0 else {
-        out.failure = .runFailed("cannot allocate the job's latency histogram: \(Errno(ENOMEM)); \(CaseRunner.memoryFix)")
+        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(CaseRunner.memoryFix)")
         return out
     }
     var hist = LatencyHistogram()
@@ -293,7 +293,7 @@ public func runJobLoop<E: IOEngine>(
             if intervalNs > 0 && now &- intervalStart >= intervalNs {
                 // Once per interval, never per read: a new histogram, checked first.
                 guard iob_can_allocate(Int(CaseRunner.histogramBytes) * 2) != 0 else {
-                    out.failure = .runFailed("cannot allocate the histogram of interval \(intervals.count + 1) (--hist-log keeps one per interval and job): \(Errno(ENOMEM)); use a longer --hist-interval or a shorter --runtime, or raise ulimit -v")
+                    out.failure = .runFailed("no memory for interval histogram \(intervals.count + 1) (ENOMEM; --hist-log keeps one per interval and job): use a longer --hist-interval, a shorter --runtime, or raise ulimit -v")
                     issuing = false
                     intervalStart = now
                     continue

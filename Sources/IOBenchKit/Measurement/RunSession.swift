@@ -65,7 +65,7 @@ public final class RunSession {
             }
             return "sysctl kernel.io_uring_disabled=1 allows only root and the members of group \(group) (kernel.io_uring_group), and this user (uid \(geteuid())) is not one"
         }
-        return "sysctl kernel.io_uring_disabled=1 and kernel.io_uring_group=-1 allow only root (CAP_SYS_ADMIN), and this user (uid \(geteuid())) is not"
+        return "sysctl kernel.io_uring_disabled=1 and kernel.io_uring_group=-1 allow only root (CAP_SYS_ADMIN), which this process (uid \(geteuid())) lacks"
     }
 
     /// CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff, bit 21).
