@@ -60,7 +60,7 @@ public struct CaseRunner {
     /// until every thread exists; if one cannot be created, the others are released
     /// without doing any I/O, joined, and the case fails with the limit and the fix.
     public func start() throws(IOBenchError) -> RunningCase {
-        try Self.checkLimits(spec, intervals: intervalNs != nil)
+        try Self.checkLimits(spec, intervalNs: intervalNs)
         let running = RunningCase(jobs: spec.jobs)
         for job in 0 ..< spec.jobs {
             let ctx = Unmanaged.passRetained(JobThreadContext(runner: self, job: job, running: running))
@@ -99,7 +99,7 @@ public struct CaseRunner {
     /// threads RLIMIT_NPROC still allows this user's process, and the address space
     /// RLIMIT_AS leaves for the jobs' stacks, buffers, rings and histograms. Both are
     /// exit 3 (a system limit met at set-up) with the fix.
-    public static func checkLimits(_ spec: CaseSpec, intervals: Bool) throws(IOBenchError) {
+    public static func checkLimits(_ spec: CaseSpec, intervalNs: UInt64?) throws(IOBenchError) {
         let jobs = spec.jobs
         // Root (CAP_SYS_RESOURCE / CAP_SYS_ADMIN) is exempt from RLIMIT_NPROC.
         if geteuid() != 0, let limit = ResourceLimits.current(IOB_RLIMIT_NPROC) {
@@ -112,8 +112,9 @@ public struct CaseRunner {
         if let limit = ResourceLimits.current(IOB_RLIMIT_AS) {
             iob_malloc_for_address_limit()
             let used = ResourceLimits.addressSpaceInUse() ?? 0
-            let perJob = Self.addressSpacePerJob(spec, intervals: intervals)
-            let need = perJob &* UInt64(jobs)
+            let perJob = Self.addressSpacePerJob(spec, intervalNs: intervalNs)
+            // --hist-log: the case's merged interval histograms, once.
+            let need = perJob &* UInt64(jobs) &+ histogramBytes &* Self.expectedIntervals(spec, intervalNs)
             if used &+ need > limit {
                 let room = limit > used ? (limit - used) / perJob : 0
                 throw .runFailed("\(jobs) jobs need ~\(Self.mib(need)) of address space (\(Self.mib(perJob)) each); the limit (ulimit -v, RLIMIT_AS) is \(Self.mib(limit)), \(Self.mib(used)) in use; lower --numjobs\(room > 0 ? " to \(room)" : ""), --iodepth or --bs, or raise ulimit -v")
@@ -129,7 +130,15 @@ public struct CaseRunner {
 
     /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
     /// its histograms and slot tables, and malloc's slack.
-    static func addressSpacePerJob(_ spec: CaseSpec, intervals: Bool) -> UInt64 {
+    /// Interval histograms a job keeps with --hist-log (one per interval of the measured
+    /// time, plus the last partial one); 1 when the run is not timed.
+    static func expectedIntervals(_ spec: CaseSpec, _ intervalNs: UInt64?) -> UInt64 {
+        guard let iv = intervalNs, iv > 0 else { return 0 }
+        guard let runtime = spec.runtimeNs else { return 1 }
+        return runtime / iv + 2
+    }
+
+    static func addressSpacePerJob(_ spec: CaseSpec, intervalNs: UInt64?) -> UInt64 {
         let qd = UInt64(spec.queueDepth)
         let page: UInt64 = 4096
         let buffers = (qd * UInt64(spec.blockSize) + page - 1) / page * page
@@ -138,7 +147,7 @@ public struct CaseRunner {
         // ring is smaller. Rounded to pages, plus the ring headers.
         let rings = (qd * (64 + 4 + 32) + page - 1) / page * page + 4 * page
         let slots = qd * 64
-        let hist = histogramBytes * (intervals ? 3 : 2)
+        let hist = histogramBytes * (2 + expectedIntervals(spec, intervalNs))
         return buffers + stack + rings + slots + hist + (256 << 10)
     }
 

@@ -109,12 +109,11 @@ public func runJobLoop<E: IOEngine>(
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
-    // Reserved by the caller: see CaseRunner.runJob.
-    guard iob_can_allocate(Int(CaseRunner.histogramBytes)) != 0 else {
+    // Room reserved by the caller (CaseRunner.runJob), checked again under the lock.
+    guard var hist = checkedHistogram() else {
         out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(CaseRunner.memoryFix)")
         return out
     }
-    var hist = LatencyHistogram()
     var recorded: UInt64 = 0
     var errors: UInt64 = 0
     var shortReads: UInt64 = 0
@@ -142,7 +141,14 @@ public func runJobLoop<E: IOEngine>(
     // Interval histograms: `hist` then holds the current interval only and is folded
     // into `total` at each boundary (O(buckets) once per interval, nothing per read).
     let intervalNs = plan.intervalNs ?? 0
-    var total = intervalNs > 0 ? LatencyHistogram() : LatencyHistogram.empty
+    var total = LatencyHistogram.empty
+    if intervalNs > 0 {
+        guard let t = checkedHistogram() else {
+            out.failure = .runFailed("no memory for the job's histograms (ENOMEM): \(CaseRunner.memoryFix)")
+            return out
+        }
+        total = t
+    }
     var intervalStart = measureStart
     var intervals: [IntervalHistogram] = []
     if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
@@ -292,7 +298,7 @@ public func runJobLoop<E: IOEngine>(
             }
             if intervalNs > 0 && now &- intervalStart >= intervalNs {
                 // Once per interval, never per read: a new histogram, checked first.
-                guard iob_can_allocate(Int(CaseRunner.histogramBytes) * 2) != 0 else {
+                guard let next = checkedHistogram() else {
                     out.failure = .runFailed("no memory for interval histogram \(intervals.count + 1) (ENOMEM; --hist-log keeps one per interval and job): use a longer --hist-interval, a shorter --runtime, or raise ulimit -v")
                     issuing = false
                     intervalStart = now
@@ -300,7 +306,7 @@ public func runJobLoop<E: IOEngine>(
                 }
                 intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: now &- intervalStart, histogram: hist))
                 total.add(hist)
-                hist = LatencyHistogram()
+                hist = next
                 intervalStart = now
             }
             if recorded &+ failedMeasured >= limit { issuing = false }
@@ -338,6 +344,21 @@ public func runJobLoop<E: IOEngine>(
     out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
     out.timelineTruncated = timelineTruncated
     return out
+}
+
+/// Serialises checkedHistogram across jobs (once per job and interval, never per read).
+let histogramAllocation = ManagedAtomic<Bool>(false)
+
+/// A new histogram, or nil when its memory cannot be had. Swift aborts when an
+/// allocation fails, so the room is checked with malloc first; the lock keeps other jobs
+/// from taking that room between the check and the allocation (under RLIMIT_AS malloc
+/// maps large blocks and gives them back at once: CaseRunner.checkLimits).
+@inline(never)
+func checkedHistogram() -> LatencyHistogram? {
+    while !histogramAllocation.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { sched_yield() }
+    defer { histogramAllocation.store(false, ordering: .releasing) }
+    guard iob_can_allocate(Int(CaseRunner.histogramBytes) + (64 << 10)) != 0 else { return nil }
+    return LatencyHistogram()
 }
 
 /// The job loop's tables, allocated with malloc before the loop (nil when memory is
