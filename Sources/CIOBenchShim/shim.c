@@ -32,3 +32,14 @@ int iob_pin_to_cpu(int cpu) {
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
+
+#include <malloc.h>
+
+void iob_malloc_for_address_limit(void) {
+    // Each extra malloc arena reserves 64 MiB of address space; under RLIMIT_AS that
+    // reservation, not the jobs' memory, would exhaust the limit. A fixed mmap threshold
+    // makes large blocks go back to the kernel when freed, so memory a job reserves and
+    // hands back (CaseRunner.runJob) is really there for its histograms.
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}

@@ -18,7 +18,7 @@ final class ResourceLimitTests: XCTestCase {
 
     /// Root has CAP_IPC_LOCK, which exempts it from RLIMIT_MEMLOCK: drop it (capsh) and
     /// set the limit to 16 KiB (prlimit); 64 registered buffers of 64 KiB need 4 MiB.
-    func testMemlockTooLowForFixedBuffersIsAClearBadInput() throws {
+    func testMemlockTooLowForFixedBuffersIsAClearRunFailure() throws {
         guard isRoot() else { throw XCTSkip("dropping CAP_IPC_LOCK needs root (a non-root user is already subject to RLIMIT_MEMLOCK)") }
         guard sh("command -v capsh && command -v prlimit").status == 0 else {
             throw XCTSkip("capsh or prlimit is missing (apt-get install -y libcap2-bin util-linux)")
@@ -38,9 +38,44 @@ final class ResourceLimitTests: XCTestCase {
         }
         let crash = lines(stderr).first { $0.contains("Fatal error") || $0.contains("double free") || $0.contains("Program crashed") } ?? ""
         XCTAssertLessThan(r.status, 128, "iobench crashed (signal \(r.status - 128)): \(crash)")
-        XCTAssertEqual(r.status, 2, "stdout: \(stdout)\nstderr: \(stderr.prefix(1500))")
+        // A kernel limit met at set-up is exit 3 (DECISIONS), with the fix on one line.
+        XCTAssertEqual(r.status, 3, "stdout: \(stdout)\nstderr: \(stderr.prefix(1500))")
         let named = lines(stderr).filter { $0.contains("RLIMIT_MEMLOCK") || $0.contains("ulimit -l") }
         XCTAssertEqual(named.count, 1, "one stderr line names RLIMIT_MEMLOCK and the fix (ulimit -l): \(stderr.prefix(1500))")
+    }
+
+    /// fs.aio-max-nr below what io_setup needs (lowered for a moment, as root, and always
+    /// restored): io_setup fails with EAGAIN, exit 3, one line naming the sysctl.
+    func testAioMaxNrExhaustedIsExit3WithTheFix() throws {
+        guard isRoot() else { throw XCTSkip("changing fs.aio-max-nr needs root") }
+        let read = { (name: String) in (try? String(contentsOfFile: "/proc/sys/fs/\(name)", encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        guard let old = read("aio-max-nr"), let inUse = read("aio-nr") else { throw XCTSkip("no fs.aio-max-nr") }
+        // Room for others' small contexts, not for 2 x 8192 events.
+        XCTAssertEqual(sh("sysctl -qw fs.aio-max-nr=\(inUse + 1000)").status, 0)
+        defer { sh("sysctl -qw fs.aio-max-nr=\(old)") }
+        let r = try CLI.run(["run", "--target", target, "--engine", "libaio", "--iodepth", "8192", "--runtime", "300ms",
+                             "--ramp-time", "0", "--no-progress", "--format", "json"])
+        sh("sysctl -qw fs.aio-max-nr=\(old)")
+        XCTAssertEqual(r.status, 3, r.stderr)
+        let named = lines(r.stderr).filter { $0.contains("fs.aio-max-nr") && $0.contains("EAGAIN") && $0.contains("--iodepth") }
+        XCTAssertEqual(named.count, 1, r.stderr)
+        XCTAssertEqual(lines(r.stderr).count, 1, r.stderr)
+        XCTAssertEqual(read("aio-max-nr"), old, "fs.aio-max-nr restored")
+    }
+
+    /// An open-file limit too low for one ring per job (prlimit --nofile): io_uring_setup
+    /// fails with EMFILE, exit 3, one line naming ulimit -n.
+    func testOpenFileLimitIsExit3WithTheFix() throws {
+        guard sh("command -v prlimit").status == 0 else { throw XCTSkip("prlimit is missing (util-linux)") }
+        let out = dir.file("emfile.out"), err = dir.file("emfile.err")
+        let args = [CLI.binary, "run", "--target", target!, "--engine", "io_uring", "--numjobs", "8", "--iodepth", "4",
+                    "--runtime", "300ms", "--ramp-time", "0", "--no-progress", "--format", "json"]
+        let r = sh("prlimit --nofile=10 " + args.map { "'\($0)'" }.joined(separator: " ") + " >'\(out)' 2>'\(err)'")
+        let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        XCTAssertEqual(r.status, 3, stderr)
+        let named = lines(stderr).filter { $0.contains("EMFILE") && $0.contains("ulimit -n") }
+        XCTAssertEqual(named.count, 1, stderr)
+        XCTAssertEqual(lines(stderr).count, 1, stderr)
     }
 
     func testMoreJobsThanCPUsWorks() throws {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <time.h>
@@ -81,6 +82,34 @@ static inline int iob_ring_wait(struct io_uring *ring, unsigned wait_nr) {
     return io_uring_wait_cqe_nr(ring, &cqe, wait_nr);
 }
 
+/// Whether the kernel takes a wait timeout as an argument of io_uring_enter
+/// (IORING_FEAT_EXT_ARG, 5.11+). Without it liburing would need a free SQE for a timeout.
+static inline int iob_ring_has_ext_arg(const struct io_uring *ring) {
+    return (ring->features & IORING_FEAT_EXT_ARG) != 0;
+}
+
+/// As iob_ring_submit_and_wait, but the wait ends after `timeout_ns` even when fewer
+/// than `wait_nr` completions arrived (a device that stops completing reads must not
+/// block the job forever). Returns >= 0 or -ETIME (the caller reaps whatever is there),
+/// or another -errno. IOPOLL rings poll and ignore the timeout (kernel behaviour).
+static inline int iob_ring_submit_and_wait_timeout(struct io_uring *ring, unsigned wait_nr,
+                                                   long long timeout_ns) {
+    struct io_uring_cqe *cqe = NULL;
+    struct __kernel_timespec ts = { .tv_sec = timeout_ns / 1000000000ll,
+                                    .tv_nsec = timeout_ns % 1000000000ll };
+    return io_uring_submit_and_wait_timeout(ring, &cqe, wait_nr, &ts, NULL);
+}
+
+/// As iob_ring_wait, with a timeout: 0 when `wait_nr` completions are there, -ETIME when
+/// the timeout passed first, or another -errno.
+static inline int iob_ring_wait_timeout(struct io_uring *ring, unsigned wait_nr,
+                                        long long timeout_ns) {
+    struct io_uring_cqe *cqe = NULL;
+    struct __kernel_timespec ts = { .tv_sec = timeout_ns / 1000000000ll,
+                                    .tv_nsec = timeout_ns % 1000000000ll };
+    return io_uring_wait_cqes(ring, &cqe, wait_nr, &ts, NULL);
+}
+
 /// Drains up to `max` completions the way io_uring_for_each_cqe does: copies
 /// (user_data, res) pairs out and advances the CQ head once for the batch.
 static inline unsigned iob_ring_reap(struct io_uring *ring, uint64_t *user_data,
@@ -133,6 +162,58 @@ int iob_thread_rusage(uint64_t *user_ns, uint64_t *sys_ns, uint64_t *vol_csw, ui
 
 /// Pins the calling thread to one CPU.
 int iob_pin_to_cpu(int cpu);
+
+/// Creates a joinable thread with a stack of `stack_size` bytes. Returns 0 or the error
+/// number: EAGAIN when the process/thread limit (RLIMIT_NPROC, a cgroup's pids.max) or
+/// the memory for the stack (RLIMIT_AS) is exhausted. Unlike Foundation's Thread, a
+/// failure is reported to the caller instead of leaving it waiting for a thread that
+/// never runs.
+static inline int iob_thread_create(pthread_t *tid, size_t stack_size,
+                                    void *(*start)(void *), void *arg) {
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc) return rc;
+    if (stack_size) {
+        rc = pthread_attr_setstacksize(&attr, stack_size);
+        if (rc) { pthread_attr_destroy(&attr); return rc; }
+    }
+    rc = pthread_create(tid, &attr, start, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
+static const int IOB_RLIMIT_AS = RLIMIT_AS;
+static const int IOB_RLIMIT_NPROC = RLIMIT_NPROC;
+static const int IOB_RLIMIT_NOFILE = RLIMIT_NOFILE;
+static const int IOB_RLIMIT_MEMLOCK = RLIMIT_MEMLOCK;
+
+/// The soft limit of `resource`: 1 and the value when it is finite, 0 when unlimited,
+/// -errno on failure.
+static inline int iob_rlimit_soft(int resource, uint64_t *out) {
+    struct rlimit rl;
+    if (getrlimit(resource, &rl)) return -errno;
+    if (rl.rlim_cur == RLIM_INFINITY) return 0;
+    *out = (uint64_t)rl.rlim_cur;
+    return 1;
+}
+
+/// Under an address-space limit: one malloc arena and a fixed mmap threshold (shim.c).
+void iob_malloc_for_address_limit(void);
+
+static inline int iob_thread_join(pthread_t tid) { return pthread_join(tid, NULL); }
+static inline int iob_thread_detach(pthread_t tid) { return pthread_detach(tid); }
+
+/// malloc that reports failure (Swift's own allocations abort the process instead).
+static inline void *iob_malloc(size_t n) { return malloc(n ? n : 1); }
+static inline void iob_free(void *p) { free(p); }
+
+/// Whether `n` bytes can be allocated right now (allocated and freed again).
+static inline int iob_can_allocate(size_t n) {
+    void *p = malloc(n);
+    if (!p) return 0;
+    free(p);
+    return 1;
+}
 
 static inline int iob_errno(void) { return errno; }
 

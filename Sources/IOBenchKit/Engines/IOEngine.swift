@@ -69,10 +69,21 @@ public struct CompletionBatch {
         results = .allocate(capacity: capacity)
     }
 
+    /// With malloc: nil when memory is short (instead of the abort of `init(capacity:)`).
+    public init?(allocating capacity: Int) {
+        guard let block = iob_malloc(capacity * 12) else { return nil }
+        self.capacity = capacity
+        slots = block.bindMemory(to: UInt64.self, capacity: capacity)
+        results = (block + capacity * 8).bindMemory(to: Int32.self, capacity: capacity)
+    }
+
     public func deallocate() {
         slots.deallocate()
         results.deallocate()
     }
+
+    /// Frees a batch made by `init?(allocating:)`.
+    public func free() { iob_free(UnsafeMutableRawPointer(slots)) }
 }
 
 /// The narrow contract every engine meets, after fio's ioengine_ops: prepare reads one

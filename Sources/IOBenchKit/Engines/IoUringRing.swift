@@ -18,6 +18,9 @@ public final class IoUringRing {
     let foldSubmitIntoWait: Bool
     /// Flags the ring was created with, for the report.
     public let setupFlags: UInt32
+    /// Waits end after `reapTimeoutNs` (IORING_FEAT_EXT_ARG); without the feature they
+    /// block until completions arrive, as before.
+    let timedWaits: Bool
 
     init(_ setup: EngineSetup, polled: Bool) throws(IOBenchError) {
         if let disabled = StorageInfo.ioUringDisabled(), disabled == 2 {
@@ -57,7 +60,13 @@ public final class IoUringRing {
             case ENOSYS:
                 throw .badInput("this kernel has no io_uring (ENOSYS); use --engine libaio or psync")
             case ENOMEM:
-                throw .badInput("io_uring_setup failed with ENOMEM: the locked-memory limit is too low for a ring of \(setup.queueDepth); raise it with 'ulimit -l unlimited' or lower --iodepth")
+                if let asLimit = ResourceLimits.current(IOB_RLIMIT_AS) {
+                    throw .runFailed("io_uring_setup failed (ENOMEM): a ring of \(setup.queueDepth) does not fit the address-space limit (ulimit -v, RLIMIT_AS, \(CaseRunner.mib(asLimit))); lower --numjobs or --iodepth, or raise ulimit -v")
+                }
+                throw .runFailed("io_uring_setup failed with ENOMEM: the locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) or memory is too low for a ring of \(setup.queueDepth); raise it with 'ulimit -l unlimited' or lower --iodepth")
+            case EMFILE, ENFILE:
+                let limit = ResourceLimits.current(IOB_RLIMIT_NOFILE).map { " = \($0)" } ?? ""
+                throw .runFailed("io_uring_setup failed: \(Errno(-rc)): one file per job's ring exceeds the open-file limit (ulimit -n, RLIMIT_NOFILE\(limit)); raise ulimit -n or lower --numjobs")
             case EINVAL:
                 throw .badInput("io_uring_setup rejected the ring (EINVAL) for --iodepth \(setup.queueDepth)\(setup.options.sqpoll ? " with --sqpoll" : ""); lower --iodepth or drop the option")
             default:
@@ -65,6 +74,7 @@ public final class IoUringRing {
             }
         }
         setupFlags = flags
+        timedWaits = iob_ring_has_ext_arg(r) != 0
         foldSubmitIntoWait = !setup.options.sqpoll
         // A registered ring fd saves the fd lookup on every io_uring_enter (kernel 5.18+).
         _ = io_uring_register_ring_fd(r)
@@ -86,12 +96,17 @@ public final class IoUringRing {
             fixedFile = 0
         }
         if setup.options.fixedBuffers {
-            var iovecs = (0 ..< setup.queueDepth).map { iovec(iov_base: setup.buffers.buffer($0), iov_len: setup.blockSize) }
-            let rb = io_uring_register_buffers(r, &iovecs, UInt32(setup.queueDepth))
+            guard let raw = iob_malloc(setup.queueDepth * MemoryLayout<iovec>.stride) else {
+                throw .runFailed("no memory to register \(setup.queueDepth) buffers (ENOMEM): \(CaseRunner.memoryFix)")
+            }
+            let iovecs = raw.bindMemory(to: iovec.self, capacity: setup.queueDepth)
+            for i in 0 ..< setup.queueDepth { iovecs[i] = iovec(iov_base: setup.buffers.buffer(i), iov_len: setup.blockSize) }
+            let rb = io_uring_register_buffers(r, iovecs, UInt32(setup.queueDepth))
+            iob_free(raw)
             guard rb == 0 else {
                 // Every stored property is set by now, so deinit exits and frees the ring.
                 if rb == -ENOMEM || rb == -EPERM {
-                    throw .badInput("registering \(setup.queueDepth) buffers of \(setup.blockSize) bytes failed (\(Errno(-rb))): RLIMIT_MEMLOCK is too low; raise it with 'ulimit -l unlimited' or drop --fixed-buffers")
+                    throw .runFailed("registering \(setup.queueDepth) buffers of \(setup.blockSize) bytes failed (\(Errno(-rb))): RLIMIT_MEMLOCK is too low; raise it with 'ulimit -l unlimited' or drop --fixed-buffers")
                 }
                 throw .runFailed("io_uring_register_buffers failed: \(Errno(-rb)); drop --fixed-buffers")
             }
@@ -140,14 +155,27 @@ public final class IoUringRing {
         if deferred {
             deferred = false
             var r: Int32
+            if timedWaits {
+                // One enter submits and waits; on a timeout the loop gets what is there
+                // (maybe nothing) and checks its stop flag and deadline.
+                repeat { r = iob_ring_submit_and_wait_timeout(ring, UInt32(minimum), reapTimeoutNs) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
+                guard r >= 0 || r == -ETIME else { throw .runFailed("io_uring_enter (submit and wait) failed: \(Errno(-r))") }
+                prepared = 0
+                return Int(iob_ring_reap(ring, batch.slots, batch.results, UInt32(batch.capacity)))
+            }
             repeat { r = iob_ring_submit_and_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
             guard r >= 0 else { throw .runFailed("io_uring_enter (submit and wait) failed: \(Errno(-r))") }
             prepared = 0
         }
         if Int(iob_ring_cq_ready(ring)) < minimum {
             var r: Int32
-            repeat { r = iob_ring_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN
-            guard r == 0 else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
+            if timedWaits {
+                repeat { r = iob_ring_wait_timeout(ring, UInt32(minimum), reapTimeoutNs) } while r == -EINTR || r == -EAGAIN
+                guard r == 0 || r == -ETIME else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
+            } else {
+                repeat { r = iob_ring_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN
+                guard r == 0 else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
+            }
         }
         return Int(iob_ring_reap(ring, batch.slots, batch.results, UInt32(batch.capacity)))
     }

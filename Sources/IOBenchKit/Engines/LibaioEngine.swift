@@ -13,6 +13,9 @@ public final class LibaioEngine: IOEngine {
     var pendingCount = 0
     let events: UnsafeMutablePointer<io_event>
     let depth: Int
+    /// io_getevents' timeout (reapTimeoutNs): a device that stops completing cannot
+    /// block the job beyond it.
+    let timeout: UnsafeMutablePointer<timespec>
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         fd = setup.fd
@@ -23,24 +26,32 @@ public final class LibaioEngine: IOEngine {
         let rc = io_setup(Int32(depth), &c)
         guard rc == 0 else {
             if rc == -EAGAIN {
-                throw .badInput("io_setup(\(depth)) failed: EAGAIN, the system-wide AIO limit (fs.aio-max-nr) is too low; lower --iodepth or raise it with sysctl fs.aio-max-nr")
+                let maxNr = StorageInfo.readSysfs("/proc/sys/fs/aio-max-nr") ?? "?"
+                let nr = StorageInfo.readSysfs("/proc/sys/fs/aio-nr") ?? "?"
+                throw .runFailed("io_setup(\(depth)) failed (EAGAIN): the system-wide AIO limit fs.aio-max-nr = \(maxNr) is reached (fs.aio-nr = \(nr); ~2 x depth per job); lower --iodepth or --numjobs, or raise fs.aio-max-nr")
             }
             throw .runFailed("io_setup(\(depth)) failed: \(Errno(-rc)); the kernel refused native AIO")
         }
+        let bytes = depth * (MemoryLayout<iocb>.stride + MemoryLayout<UnsafeMutablePointer<iocb>?>.stride + MemoryLayout<io_event>.stride)
+            + MemoryLayout<timespec>.stride
+        guard let block = iob_malloc(bytes) else {
+            io_destroy(c)
+            throw .runFailed("no memory for libaio's \(depth) control blocks (ENOMEM): \(CaseRunner.memoryFix)")
+        }
+        memset(block, 0, bytes)
         ctx = c
-        iocbs = .allocate(capacity: depth)
-        iocbs.initialize(repeating: iocb(), count: depth)
-        pending = .allocate(capacity: depth)
-        pending.initialize(repeating: nil, count: depth)
-        events = .allocate(capacity: depth)
-        events.initialize(repeating: io_event(), count: depth)
+        iocbs = block.bindMemory(to: iocb.self, capacity: depth)
+        let eventsAt = block + depth * MemoryLayout<iocb>.stride
+        events = eventsAt.bindMemory(to: io_event.self, capacity: depth)
+        let pendingAt = eventsAt + depth * MemoryLayout<io_event>.stride
+        pending = pendingAt.bindMemory(to: UnsafeMutablePointer<iocb>?.self, capacity: depth)
+        timeout = (pendingAt + depth * MemoryLayout<UnsafeMutablePointer<iocb>?>.stride).bindMemory(to: timespec.self, capacity: 1)
+        timeout.pointee = timespec(tv_sec: Int(reapTimeoutNs / 1_000_000_000), tv_nsec: Int(reapTimeoutNs % 1_000_000_000))
     }
 
     deinit {
         if let ctx { io_destroy(ctx) }
-        iocbs.deallocate()
-        pending.deallocate()
-        events.deallocate()
+        iob_free(UnsafeMutableRawPointer(iocbs))
     }
 
     @inline(__always)
@@ -69,7 +80,7 @@ public final class LibaioEngine: IOEngine {
         let cap = min(batch.capacity, depth)
         var n: Int32
         repeat {
-            n = io_getevents(ctx, minimum, cap, events, nil)
+            n = io_getevents(ctx, minimum, cap, events, timeout)
         } while n == -EINTR
         guard n >= 0 else { throw .runFailed("io_getevents failed: \(Errno(-n))") }
         var i = 0

@@ -32,7 +32,9 @@ public struct JobPlan: Sendable {
 /// What one job measured. Everything the loop saw is here: successes in the histogram,
 /// errors, short reads, contents mismatches and out-of-range latencies as counts.
 public struct JobOutcome: Sendable {
-    public var histogram = LatencyHistogram()
+    /// Starts as the shared empty histogram: an outcome costs no histogram allocation
+    /// until a job replaces it with what it measured.
+    public var histogram = LatencyHistogram.empty
     /// Reads completed in full during the measured phase.
     public var ios: UInt64 = 0
     public var errors: UInt64 = 0
@@ -55,9 +57,21 @@ public struct JobOutcome: Sendable {
     public var intervals: [IntervalHistogram] = []
     /// Wall-clock time (ns since the epoch) when the measured phase began.
     public var measureStartEpochNs: UInt64 = 0
+    /// Reads still in flight when the job gave up waiting for them (`jobDrainGraceNs`
+    /// after the end); also counted in `errors`.
+    public var abandonedReads: UInt64 = 0
 
     public init() {}
 }
+
+/// How long a job waits for reads still in flight after its end (deadline, --number-ios,
+/// an error or a stop) before it counts them as errors and stops waiting.
+public let jobDrainGraceNs: UInt64 = 5_000_000_000
+
+/// The longest an engine's reap blocks in the kernel before it returns (possibly with
+/// no completion), so the loop can see a stop or its deadline on a device that has
+/// stopped completing reads.
+public let reapTimeoutNs: Int64 = 100_000_000
 
 /// The hot loop: keep `queueDepth` reads in flight, submit in batches, reap, timestamp
 /// and record. Generic over the engine so each engine gets its own specialised copy; no
@@ -70,27 +84,36 @@ public func runJobLoop<E: IOEngine>(
     offsets: inout OffsetGenerator,
     buffers: AlignedBuffers,
     stop: ManagedAtomic<Bool>,
-    progress: ManagedAtomic<UInt64>
+    progress: ManagedAtomic<UInt64>,
+    deadlineOut: ManagedAtomic<UInt64>? = nil
 ) -> JobOutcome {
     var out = JobOutcome()
     let qd = plan.queueDepth
     let bs = Int32(plan.blockSize)
-    let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: qd)
-    let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    let slotOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    let slotFileOffsets = UnsafeMutablePointer<UInt64>.allocate(capacity: qd)
-    // Whether a slot's read was submitted in the measured phase (sampled or not).
-    let slotMeasured = UnsafeMutablePointer<Bool>.allocate(capacity: qd)
-    let timeline = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, plan.timelineCapacity))
-    let batch = CompletionBatch(capacity: qd)
-    defer {
-        freeSlots.deallocate(); submitTimes.deallocate(); slotOffsets.deallocate(); slotFileOffsets.deallocate(); slotMeasured.deallocate()
-        timeline.deallocate(); batch.deallocate()
+    // Everything the loop needs is allocated here, before it starts, with malloc, whose
+    // failure is an error (Swift's own allocations abort the process).
+    let memory = JobMemory(queueDepth: qd, timelineCapacity: max(1, plan.timelineCapacity))
+    guard let memory else {
+        out.failure = .runFailed("no memory for the job's slot tables (ENOMEM): \(CaseRunner.memoryFix)")
+        return out
     }
+    defer { memory.free() }
+    let freeSlots = memory.freeSlots
+    let submitTimes = memory.submitTimes
+    let slotOffsets = memory.slotOffsets
+    let slotFileOffsets = memory.slotFileOffsets
+    // Whether a slot's read was submitted in the measured phase (sampled or not).
+    let slotMeasured = memory.slotMeasured
+    let timeline = memory.timeline
+    let batch = memory.batch
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
-    var hist = LatencyHistogram()
+    // Room reserved by the caller (CaseRunner.runJob), checked again under the lock.
+    guard var hist = checkedHistogram() else {
+        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(CaseRunner.memoryFix)")
+        return out
+    }
     var recorded: UInt64 = 0
     var errors: UInt64 = 0
     var shortReads: UInt64 = 0
@@ -108,6 +131,9 @@ public func runJobLoop<E: IOEngine>(
     var measureStart = start
     let rampEnd = start &+ plan.rampNs
     var deadline = plan.runtimeNs.map { rampEnd &+ $0 } ?? UInt64.max
+    deadlineOut?.store(deadline, ordering: .relaxed)
+    // When the job stopped issuing with reads still in flight (0: not draining yet).
+    var drainSince: UInt64 = 0
     var nextSecond = measureStart &+ 1_000_000_000
     var recordedAtLastSecond: UInt64 = 0
     var usageStart = ThreadUsage.current()
@@ -115,7 +141,14 @@ public func runJobLoop<E: IOEngine>(
     // Interval histograms: `hist` then holds the current interval only and is folded
     // into `total` at each boundary (O(buckets) once per interval, nothing per read).
     let intervalNs = plan.intervalNs ?? 0
-    var total = LatencyHistogram()
+    var total = LatencyHistogram.empty
+    if intervalNs > 0 {
+        guard let t = checkedHistogram() else {
+            out.failure = .runFailed("no memory for the job's histograms (ENOMEM): \(CaseRunner.memoryFix)")
+            return out
+        }
+        total = t
+    }
     var intervalStart = measureStart
     var intervals: [IntervalHistogram] = []
     if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
@@ -175,9 +208,11 @@ public func runJobLoop<E: IOEngine>(
             break loop
         }
         // One clock read per reaped batch; with sampling, only when a sampled read
-        // completed or every 8th reap (for the deadline and the timeline).
+        // completed or every 8th reap (for the deadline and the timeline). A reap that
+        // timed out with nothing (at most one per reapTimeoutNs) always reads it, so
+        // the deadline and the drain's grace period pass on a device that has stalled.
         reaps &+= 1
-        var clockRead = every == 1 || reaps & 7 == 0
+        var clockRead = every == 1 || reaps & 7 == 0 || k == 0
         if clockRead { now = monotonicNanoseconds() }
         var j = 0
         while j < k {
@@ -235,6 +270,21 @@ public func runJobLoop<E: IOEngine>(
         // The checks below need the time; without a clock read this round they wait for the next.
         if !clockRead { continue }
 
+        if !issuing && inflight > 0 {
+            // Draining: a device that stopped completing reads must not keep the job
+            // (and the run, and a signal) waiting forever.
+            if drainSince == 0 {
+                drainSince = now
+            } else if now &- drainSince >= jobDrainGraceNs {
+                out.abandonedReads = UInt64(inflight)
+                errors &+= UInt64(inflight)
+                let msg = "\(inflight) read\(inflight == 1 ? "" : "s") still in flight \((now &- drainSince) / 1_000_000_000) s after the end: the device is not completing them"
+                out.failure = .runFailed(msg)
+                if out.firstError == nil { out.firstError = msg }
+                break loop
+            }
+        }
+
         if measuring {
             while now >= nextSecond {
                 if timelineCount < plan.timelineCapacity {
@@ -247,9 +297,16 @@ public func runJobLoop<E: IOEngine>(
                 nextSecond &+= 1_000_000_000
             }
             if intervalNs > 0 && now &- intervalStart >= intervalNs {
+                // Once per interval, never per read: a new histogram, checked first.
+                guard let next = checkedHistogram() else {
+                    out.failure = .runFailed("no memory for interval histogram \(intervals.count + 1) (ENOMEM; --hist-log keeps one per interval and job): use a longer --hist-interval, a shorter --runtime, or raise ulimit -v")
+                    issuing = false
+                    intervalStart = now
+                    continue
+                }
                 intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: now &- intervalStart, histogram: hist))
                 total.add(hist)
-                hist = LatencyHistogram()
+                hist = next
                 intervalStart = now
             }
             if recorded &+ failedMeasured >= limit { issuing = false }
@@ -260,7 +317,7 @@ public func runJobLoop<E: IOEngine>(
             intervalStart = now
             nextSecond = now &+ 1_000_000_000
             usageStart = ThreadUsage.current()
-            if let runtime = plan.runtimeNs { deadline = now &+ runtime }
+            if let runtime = plan.runtimeNs { deadline = now &+ runtime; deadlineOut?.store(deadline, ordering: .relaxed) }
         }
         if now >= deadline { issuing = false }
         progress.store(recorded, ordering: .relaxed)
@@ -287,4 +344,50 @@ public func runJobLoop<E: IOEngine>(
     out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
     out.timelineTruncated = timelineTruncated
     return out
+}
+
+/// Serialises checkedHistogram across jobs (once per job and interval, never per read).
+let histogramAllocation = ManagedAtomic<Bool>(false)
+
+/// A new histogram, or nil when its memory cannot be had. Swift aborts when an
+/// allocation fails, so the room is checked with malloc first; the lock keeps other jobs
+/// from taking that room between the check and the allocation (under RLIMIT_AS malloc
+/// maps large blocks and gives them back at once: CaseRunner.checkLimits).
+@inline(never)
+func checkedHistogram() -> LatencyHistogram? {
+    while !histogramAllocation.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { sched_yield() }
+    defer { histogramAllocation.store(false, ordering: .releasing) }
+    guard iob_can_allocate(Int(CaseRunner.histogramBytes) + (64 << 10)) != 0 else { return nil }
+    return LatencyHistogram()
+}
+
+/// The job loop's tables, allocated with malloc before the loop (nil when memory is
+/// short) and freed after it.
+struct JobMemory {
+    let freeSlots: UnsafeMutablePointer<Int>
+    let submitTimes: UnsafeMutablePointer<UInt64>
+    let slotOffsets: UnsafeMutablePointer<UInt64>
+    let slotFileOffsets: UnsafeMutablePointer<UInt64>
+    let slotMeasured: UnsafeMutablePointer<Bool>
+    let timeline: UnsafeMutablePointer<UInt64>
+    let batch: CompletionBatch
+
+    init?(queueDepth qd: Int, timelineCapacity: Int) {
+        guard let block = iob_malloc(qd * (8 * 4 + 1 + 7) + timelineCapacity * 8) else { return nil }
+        guard let batch = CompletionBatch(allocating: qd) else { iob_free(block); return nil }
+        // One block: the 8-byte tables first, then the timeline, then the flags.
+        freeSlots = block.bindMemory(to: Int.self, capacity: qd)
+        submitTimes = (block + qd * 8).bindMemory(to: UInt64.self, capacity: qd)
+        slotOffsets = (block + qd * 16).bindMemory(to: UInt64.self, capacity: qd)
+        slotFileOffsets = (block + qd * 24).bindMemory(to: UInt64.self, capacity: qd)
+        timeline = (block + qd * 32).bindMemory(to: UInt64.self, capacity: timelineCapacity)
+        slotMeasured = (block + qd * 32 + timelineCapacity * 8).bindMemory(to: Bool.self, capacity: qd)
+        slotMeasured.initialize(repeating: false, count: qd)
+        self.batch = batch
+    }
+
+    func free() {
+        iob_free(UnsafeMutableRawPointer(freeSlots))
+        batch.free()
+    }
 }

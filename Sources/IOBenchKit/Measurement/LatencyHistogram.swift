@@ -14,6 +14,10 @@ public struct LatencyHistogram: Sendable {
     /// Exact sum of recorded values, for an exact mean.
     public var sum: UInt64 = 0
 
+    /// One empty histogram, shared (copy-on-write) by every value that has recorded
+    /// nothing yet, so an empty outcome allocates no counts.
+    public static let empty = LatencyHistogram()
+
     public init() {
         histogram = Histogram<UInt64>(lowestDiscernibleValue: Self.lowest, highestTrackableValue: Self.highest,
                                       numberOfSignificantValueDigits: .three)

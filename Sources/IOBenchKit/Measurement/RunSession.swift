@@ -43,12 +43,53 @@ public final class RunSession {
         if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
             throw .badInput("io_uring is disabled on this machine (sysctl kernel.io_uring_disabled=2); enable it with 'sysctl kernel.io_uring_disabled=0' or use --engine libaio")
         }
+        if engine.usesIoUring, let why = ioUringRestriction() {
+            throw .badInput("io_uring is restricted on this machine: \(why); run as root or as a member of that group, enable it for everyone with 'sysctl kernel.io_uring_disabled=0', or use --engine libaio")
+        }
+    }
+
+    /// Why this process may not create io_uring rings under kernel.io_uring_disabled=1
+    /// (only CAP_SYS_ADMIN and members of kernel.io_uring_group may), or nil.
+    public static func ioUringRestriction() -> String? {
+        guard StorageInfo.ioUringDisabled() == 1 else { return nil }
+        if hasCapSysAdmin() { return nil }
+        let group = StorageInfo.readSysfs("/proc/sys/kernel/io_uring_group").flatMap { Int64($0) } ?? -1
+        if group >= 0 {
+            let gid = gid_t(truncatingIfNeeded: group)
+            if getegid() == gid { return nil }
+            let n = getgroups(0, nil)
+            if n > 0 {
+                var groups = [gid_t](repeating: 0, count: Int(n))
+                let m = getgroups(n, &groups)
+                if m > 0 && groups.prefix(Int(m)).contains(gid) { return nil }
+            }
+            return "sysctl kernel.io_uring_disabled=1 allows only root and the members of group \(group) (kernel.io_uring_group), and this user (uid \(geteuid())) is not one"
+        }
+        return "sysctl kernel.io_uring_disabled=1 and kernel.io_uring_group=-1 allow only root (CAP_SYS_ADMIN), which this process (uid \(geteuid())) lacks"
+    }
+
+    /// CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff, bit 21).
+    static func hasCapSysAdmin() -> Bool {
+        guard let f = fopen("/proc/self/status", "r") else { return geteuid() == 0 }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 512)
+        while fgets(&buf, 512, f) != nil {
+            let line = String(cString: buf)
+            if line.hasPrefix("CapEff:") {
+                let hex = line.dropFirst(7).filter { $0.isHexDigit }
+                return UInt64(hex, radix: 16).map { $0 & (1 << 21) != 0 } ?? (geteuid() == 0)
+            }
+        }
+        return geteuid() == 0
     }
 
     /// Why this engine cannot run on this machine and target, or nil.
     public static func unsupportedReason(_ engine: EngineKind, target: Target, plan: ClassPlan?) -> String? {
         if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
             return "io_uring is disabled (sysctl kernel.io_uring_disabled=2)"
+        }
+        if engine.usesIoUring, let why = ioUringRestriction() {
+            return "io_uring is restricted: \(why)"
         }
         if engine == .ioUringPoll {
             if let raw = plan?.rawDevice {
@@ -106,19 +147,37 @@ public final class RunSession {
         if skipUnsupported, let why = Self.unsupportedReason(spec.engine, target: target, plan: plan) {
             return CaseResult(spec: spec, status: .skipped, reason: why)
         }
-        var configured = CaseRunner(target: target, spec: spec, stop: stop, classPlan: plan)
+        // The case's own stop: a signal (the session's stop) is passed on to it below.
+        let caseStop = ManagedAtomic<Bool>(stop.load(ordering: .relaxed))
+        var configured = CaseRunner(target: target, spec: spec, stop: caseStop, classPlan: plan)
         configured.intervalNs = intervalNs
         let runner = configured
-        let outcomes = OutcomeSlots(count: 0)
-        let finished = ManagedAtomic<Bool>(false)
-        let worker = Thread {
-            outcomes.setAll(runner.run())
-            finished.store(true, ordering: .releasing)
+        let running: RunningCase
+        do { running = try runner.start() } catch {
+            var r = CaseResult(spec: spec, status: .failed, reason: error.description)
+            r.failureClass = error.exitCode == 2 ? .badInput : .runFailed
+            return r
         }
-        worker.start()
         let caseStart = monotonicNanoseconds()
-        while !finished.load(ordering: .acquiring) {
+        var stopSeenAt: UInt64 = 0
+        var stuck: [Int] = []
+        while !running.allFinished {
             usleep(50_000)
+            let t = monotonicNanoseconds()
+            if stopSeenAt == 0 && stop.load(ordering: .relaxed) {
+                stopSeenAt = t
+                caseStop.store(true, ordering: .relaxed)
+            }
+            // A job stuck in a system call the kernel does not interrupt (a sync read on
+            // a device that stopped completing, a polled wait) is given up on: its
+            // grace period plus a margin after the stop or its deadline.
+            stuck = (0 ..< running.jobCount).filter { j in
+                guard !running.isFinished(j) else { return false }
+                let d = running.deadlines[j].load(ordering: .relaxed)
+                let end = min(stopSeenAt == 0 ? UInt64.max : stopSeenAt, d == 0 ? UInt64.max : d)
+                return end != UInt64.max && t > end && t - end > Self.giveUpAfterNs
+            }
+            if !stuck.isEmpty { break }
             if showProgress {
                 let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
                 let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
@@ -127,10 +186,26 @@ public final class RunSession {
             }
         }
         if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 78) + "\r").data(using: .utf8)!) }
-        var result = CaseResult(spec: spec, outcomes: outcomes.all)
+        var all = running.outcomes.all
+        if !stuck.isEmpty {
+            let secs = Self.giveUpAfterNs / 1_000_000_000
+            let names = stuck.map(String.init).joined(separator: ", ")
+            let msg = "job\(stuck.count == 1 ? "" : "s") \(names) of \(spec.jobs) still inside a read \(secs) s after the end: the device is not completing it (a synchronous read cannot be interrupted); reporting the jobs that finished"
+            FileHandle.standardError.write("iobench: \(spec.label): \(msg)\n".data(using: .utf8)!)
+            for j in stuck {
+                var o = JobOutcome()
+                o.failure = .runFailed(msg)
+                o.interrupted = stopSeenAt != 0
+                o.abandonedReads = UInt64(spec.queueDepth)
+                o.errors = UInt64(spec.queueDepth)
+                all[j] = o
+            }
+        }
+        running.release()
+        var result = CaseResult(spec: spec, outcomes: all)
         result.plan = plan?.summary
         // Polled reads the device cannot poll fail the case even with --continue-on-error.
-        if spec.engine == .ioUringPoll, outcomes.all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
+        if spec.engine == .ioUringPoll, all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
             let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"
             if skipUnsupported {
                 result = CaseResult(spec: spec, status: .skipped, reason: why)
@@ -145,4 +220,8 @@ public final class RunSession {
         }
         return result
     }
+
+    /// How long after a stop or its deadline the session waits for a job before it
+    /// gives up on it: the job's own drain grace period, plus a margin.
+    public static let giveUpAfterNs: UInt64 = jobDrainGraceNs + 2_000_000_000
 }

@@ -58,6 +58,8 @@ public struct Errno: Error, Equatable, CustomStringConvertible, Sendable {
         case ENOSPC: return "ENOSPC"
         case EROFS: return "EROFS"
         case ENOSYS: return "ENOSYS"
+        case EMFILE: return "EMFILE"
+        case ENFILE: return "ENFILE"
         case EOPNOTSUPP: return "EOPNOTSUPP"
         case ETIMEDOUT: return "ETIMEDOUT"
         case ECANCELED: return "ECANCELED"
