@@ -11,7 +11,7 @@ set -euo pipefail
 want=(liburing-dev libaio-dev zlib1g-dev pkg-config)
 case "${1:-}" in
   test)
-    want+=(xfsprogs)
+    want+=(xfsprogs btrfs-progs)
     # Only when no python3 with pip is on PATH (some images bring their own).
     python3 -m pip --version >/dev/null 2>&1 || want+=(python3 python3-pip)
     ;;
