@@ -189,6 +189,45 @@ final class CompareMergeTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 0, "version 1 never failed on missing cases")
     }
 
+    /// Text and Markdown run reports of `--repeat` results show the repeat count and
+    /// spread; the Markdown report has the path-class table.
+    func testReportsShowRepeatsSpreadAndClasses() {
+        var agg = repeated(latency: [100_000, 120_000, 110_000], iops: [60_000, 50_000, 55_000], seed: 1)
+        agg.config.pathClass = PathClass.simple
+        let r = result([agg])
+        let text = TextReport.render(r)
+        XCTAssertTrue(text.contains("spread across repeats"), text)
+        XCTAssertTrue(text.contains("50.0k / 55.0k / 60.0k"), text)
+        let md = MarkdownReport.render(r)
+        XCTAssertTrue(md.contains("**Spread across repeats**") && md.contains("| 3 |"), md)
+        XCTAssertTrue(md.contains("**Path classes**") && md.contains("| simple |"), md)
+    }
+
+    /// `c` with every latency of its histograms (case and repeats) multiplied by `f` and
+    /// IOPS divided by it: the gate reads histograms, never the printed percentiles.
+    static func scaled(_ c: CaseResult, by f: Double) -> CaseResult {
+        func scale(_ data: String) -> (String, LatencySummary)? {
+            guard let h = try? HdrV2Codec.decode(data) else { return nil }
+            var out = LatencyHistogram()
+            for v in h.histogram.recordedValues() where v.count > 0 {
+                _ = out.histogram.record(UInt64(Double(v.value) * f), count: v.count)
+                out.sum &+= UInt64(Double(v.value) * f) * UInt64(v.count)
+            }
+            return (HdrV2Codec.encode(out), LatencySummary(out))
+        }
+        var c = c
+        c.iops /= f
+        if let h = c.histogram, let (d, l) = scale(h.data) { c.histogram?.data = d; c.latency = l }
+        if var reps = c.repeats {
+            for k in reps.indices {
+                reps[k].iops /= f
+                if let h = reps[k].histogram, let (d, l) = scale(h.data) { reps[k].histogram?.data = d; reps[k].latency = l }
+            }
+            c.repeats = reps
+        }
+        return c
+    }
+
     func testThresholdParsing() throws {
         XCTAssertEqual(try CompareThreshold.parse("p99=+5%"), CompareThreshold(metric: .p99, percent: 5))
         XCTAssertEqual(try CompareThreshold.parse("iops=-3%"), CompareThreshold(metric: .iops, percent: -3))
