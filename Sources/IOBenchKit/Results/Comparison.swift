@@ -607,6 +607,9 @@ public enum Comparator {
                 switch estimate(t, base: sb, new: sn, paired: paired) {
                 case .notGated(let why):
                     mc.reason = why
+                case .gated(let test, _, _) where !(test.d.isFinite && test.se.isFinite && abs(test.d) < 100 && test.se < 100):
+                    // Values no run can produce (a damaged or hand-edited file): no verdict.
+                    mc.reason = "values out of any measurable range"
                 case .gated(let test, let model, let note):
                     mc.noiseModel = model
                     mc.reason = note
@@ -625,7 +628,10 @@ public enum Comparator {
             let o = judged.outcomes[i]
             var mc = out[p.caseIndex].metrics[p.metricIndex]
             mc.pValue = o.pValue
-            mc.interval = .init(lowPercent: expm1(o.low) * 100, highPercent: expm1(o.high) * 100, level: 1 - 2 * judged.alphaEffective)
+            // Finite for JSON: a huge quantile (ν near 1) can overflow e^x.
+            func pct(_ x: Double) -> Double { let v = expm1(x) * 100; return v.isFinite ? v : (v > 0 ? 1e300 : -100) }
+            mc.interval = .init(lowPercent: pct(o.low), highPercent: pct(o.high), level: 1 - 2 * judged.alphaEffective)
+            if !(mc.pValue?.isFinite ?? true) { mc.pValue = nil }
             switch o.verdict {
             case .regression: mc.verdict = .regression
             case .improved: mc.verdict = .improved
