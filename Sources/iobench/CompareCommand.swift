@@ -5,22 +5,31 @@ import IOBenchKit
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare two results and fail (exit 1) only on a regression beyond threshold and noise.",
+        abstract: "Compare two results; exit 1 only when a change is beyond its threshold with the noise accounted for.",
         discussion: """
         Cases are matched by their id (engine, pattern, bs, iodepth, jobs, options, class). \
-        For each, IOPS, mean, p50, p99 and p99.9 latency and CPU time per read are compared. \
-        A change is a regression when it goes past its threshold in the worse direction and, \
-        when both results have repeats (run --repeat N), every repeat of NEW is worse than \
-        every repeat of BASE. Within the spread it is reported as noise.
+        For each, IOPS, mean, p50, p99 and p99.9 latency and CPU time per read are judged: \
+        the change d = ln(new/base) gets an interval (Welch's t over the repeats; the \
+        histogram's binomial order-statistic interval for percentiles; per-second IOPS or \
+        nothing with fewer than 3 repeats), every interval at the level that \
+        Benjamini-Hochberg at --alpha over all cases x metrics applies. Verdicts: regression \
+        (the whole interval beyond the threshold, worse), improved, unchanged (inside \
+        +-threshold), unclear (straddles it), not gated (with the reason, e.g. too few reads \
+        above p99.9). A case ok in BASE but failed or with errors in NEW is a regression; a \
+        case missing from NEW fails the gate unless --allow-missing.
 
-        Default thresholds: iops=-5% mean=+5% p50=+5% p99=+10% p99.9=+20% cpu=+5%.
+        Default thresholds: iops=-5% mean=+5% p50=+5% p99=+10% p99.9=+20% cpu=+5%. \
+        The thresholds must exceed the drift two identical runs show on your machine \
+        (docs/ci.md).
 
-        Exit codes: 0 no regression, 1 regression, 2 unreadable or incompatible input.
+        Exit codes: 0 no regression, 1 regression (or a case missing from NEW), 2 unreadable \
+        or incompatible input, or nothing to compare.
 
         Examples:
           iobench compare base.json new.json
           iobench compare base.json new.json --threshold p99=+15% --threshold iops=-10% --format markdown
-          iobench compare base.json new.json --format junit --output compare.xml
+          iobench compare base.json new.json --format junit --output compare.json > compare.xml
+          iobench compare --paired base-rounds.json new-rounds.json
         """
     )
 
@@ -36,8 +45,17 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("text, markdown, json or junit.", valueName: "format"))
     var format: String = "text"
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison to this file, in --format (JSON when the format is text).", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison to this file, always as JSON (iobench/compare v2), whatever --format prints.", valueName: "file"))
     var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("The family's false-alarm level: Benjamini-Hochberg over all cases x metrics (default 0.05).", valueName: "level"))
+    var alpha: Double = Comparator.defaultAlpha
+
+    @Flag(name: .customLong("allow-missing"), help: "A case ok in BASE but missing from NEW does not fail the gate.")
+    var allowMissing = false
+
+    @Flag(name: .long, help: "Pair repeat i of BASE with repeat i of NEW (rounds run interleaved, e.g. merged from alternating runs) and test the per-round log ratios.")
+    var paired = false
 
     @Flag(name: .customLong("force-overwrite"), help: "Let --output replace an existing file that is not an iobench output. Without it such a file is never written.")
     var forceOverwrite = false
@@ -52,16 +70,10 @@ struct CompareCommand: ParsableCommand {
         if let output { try outputs.check(output, option: "--output") }
         let b = try ResultFile.read(base)
         let n = try ResultFile.read(new)
-        let result = try Comparator.compare(base: b, new: n, baseName: base, newName: new, thresholds: thresholds)
-        if let output {
-            let data: Data
-            switch format {
-            case "markdown": data = Data(ComparisonReport.markdown(result).utf8)
-            case "junit": data = Data(ComparisonReport.junit(result).utf8)
-            default: data = try ComparisonReport.json(result)
-            }
-            try outputs.write(data, to: output, option: "--output")
-        }
+        let result = try Comparator.compare(base: b, new: n, baseName: base, newName: new, thresholds: thresholds,
+                                            alpha: alpha, allowMissing: allowMissing, paired: paired)
+        // --output is the JSON comparison, whatever --format prints.
+        if let output { try outputs.write(try ComparisonReport.json(result), to: output, option: "--output") }
         switch format {
         case "json": FileHandle.standardOutput.write(try ComparisonReport.json(result))
         case "markdown": print(ComparisonReport.markdown(result), terminator: "")

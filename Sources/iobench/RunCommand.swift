@@ -91,7 +91,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("plain-ring"), help: "io_uring: create rings without COOP_TASKRUN, SINGLE_ISSUER and DEFER_TASKRUN (the kernel's default completion handling), to see what they change.")
     var plainRing = false
 
-    @Option(name: .long, help: ArgumentHelp("Run every case N times, in rounds, and report each repeat, the merged histogram and the spread (min, median, max) of IOPS and percentiles. 'iobench compare' uses the spread to tell noise from regressions.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Run every case N times, in rounds, and report each repeat, the merged histogram and the spread (min, median, max) of IOPS and percentiles. With 3 or more, 'iobench compare' estimates the run-to-run noise from the repeats.", valueName: "n"))
     var `repeat`: Int = 1
 
     @Option(name: .customLong("submit-batch"), help: ArgumentHelp("Reads prepared per submit call (fio's iodepth_batch_submit).", valueName: "n"))

@@ -24,24 +24,9 @@ final class CompareCLITests: XCTestCase {
         XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
         XCTAssertTrue(same.stdout.contains("no regression"), same.stdout)
 
-        // A result made worse by hand: every latency doubled, IOPS halved, every repeat too.
-        var worse = try ResultFile.read(base)
-        for i in worse.cases.indices {
-            var c = worse.cases[i]
-            c.iops /= 2
-            if var l = c.latency {
-                l.meanNs *= 2
-                l.percentiles = l.percentiles.map { PercentileValue(percentile: $0.percentile, valueNs: $0.valueNs * 2) }
-                c.latency = l
-            }
-            if var s = c.spread {
-                s.iops = Spread([s.iops.min / 2, s.iops.median / 2, s.iops.max / 2])
-                s.meanNs = Spread([s.meanNs.min * 2, s.meanNs.median * 2, s.meanNs.max * 2])
-                s.percentilesNs = s.percentilesNs.mapValues { Spread([$0.min * 2, $0.median * 2, $0.max * 2]) }
-                c.spread = s
-            }
-            worse.cases[i] = c
-        }
+        // A result made worse by hand: every latency in every histogram doubled (the
+        // gate reads the histograms, never the printed percentile list), IOPS halved.
+        let worse = try Self.worsened(try ResultFile.read(base), latencyFactor: 2)
         let worsePath = dir.file("worse.json")
         try ResultWriter.writeJSON(worse, to: worsePath)
         let bad = try CLI.run(["compare", base, worsePath])
@@ -65,8 +50,91 @@ final class CompareCLITests: XCTestCase {
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(object?["schema"] as? String, "iobench/compare")
         XCTAssertEqual(object?["regressions"] as? Int, 1)
+        XCTAssertEqual(object?["schema_version"] as? Int, 2)
         // The improvement direction is not a failure.
         XCTAssertEqual(try CLI.run(["compare", worsePath, base]).status, 0)
+
+        // --output is the JSON comparison whatever --format prints.
+        for format in ["text", "markdown", "junit", "json"] {
+            let out = dir.file("compare-\(format).json")
+            let r = try CLI.run(["compare", base, worsePath, "--format", format, "--output", out])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any]
+            XCTAssertEqual(written?["schema"] as? String, "iobench/compare", format)
+            if format == "junit" { XCTAssertTrue(r.stdout.hasPrefix("<?xml"), r.stdout) }
+        }
+        // Every failure message carries its threshold, interval and rule; names are `<id> <metric>`.
+        XCTAssertTrue(junit.stdout.contains("name=\"io_uring-randread-bs4k-qd4-j1 p50\""), junit.stdout)
+        XCTAssertTrue(junit.stdout.contains("threshold +5%") && junit.stdout.contains("interval [") && junit.stdout.contains("Rule: "), junit.stdout)
+    }
+
+    /// `r` with every latency of every histogram (case and repeats) multiplied by
+    /// `latencyFactor` and IOPS divided by it, summaries recomputed from the histograms.
+    static func worsened(_ r: RunResult, latencyFactor f: UInt64) throws -> RunResult {
+        func scale(_ data: String) throws -> (String, LatencySummary) {
+            let h = try HdrV2Codec.decode(data)
+            var out = LatencyHistogram()
+            for v in h.histogram.recordedValues() where v.count > 0 {
+                for _ in 0 ..< v.count { out.record(v.value * f) }
+            }
+            return (HdrV2Codec.encode(out), LatencySummary(out))
+        }
+        var w = r
+        for i in w.cases.indices {
+            var c = w.cases[i]
+            c.iops /= Double(f)
+            if let h = c.histogram { let (d, l) = try scale(h.data); c.histogram?.data = d; c.latency = l }
+            if var reps = c.repeats {
+                for k in reps.indices {
+                    reps[k].iops /= Double(f)
+                    if let h = reps[k].histogram { let (d, l) = try scale(h.data); reps[k].histogram?.data = d; reps[k].latency = l }
+                }
+                c.repeats = reps
+            }
+            w.cases[i] = c
+        }
+        return w
+    }
+
+    func testStrictVerdictsFromTheCLI() throws {
+        let base = try runOnce("base.json")
+        var r = try ResultFile.read(base)
+        // A case ok in BASE and failed in NEW: a regression, exit 1.
+        var failed = r
+        failed.cases[0].status = .failed
+        failed.cases[0].reason = "pread: Input/output error"
+        var other = r.cases[0]
+        other.id = "psync-randread-bs4k-qd1-j1"
+        other.config.engine = .psync
+        other.config.queueDepth = 1
+        failed.cases.append(other)
+        r.cases.append(other)
+        let both = dir.file("both.json"), failedPath = dir.file("failed.json")
+        try ResultWriter.writeJSON(r, to: both)
+        try ResultWriter.writeJSON(failed, to: failedPath)
+        let f = try CLI.run(["compare", both, failedPath])
+        XCTAssertEqual(f.status, 1, f.stdout + f.stderr)
+        XCTAssertTrue(f.stdout.contains("failed in \(failedPath): pread: Input/output error"), f.stdout)
+        // A case missing from NEW: exit 1 unless --allow-missing.
+        XCTAssertEqual(try CLI.run(["compare", both, base]).status, 1)
+        XCTAssertEqual(try CLI.run(["compare", both, base, "--allow-missing"]).status, 0)
+        // Nothing compared: exit 2 with the reason on one line.
+        var none = r
+        none.cases = []
+        let nonePath = dir.file("none.json")
+        try ResultWriter.writeJSON(none, to: nonePath)
+        let n = try CLI.run(["compare", base, nonePath])
+        XCTAssertEqual(n.status, 2)
+        XCTAssertTrue(n.stderr.contains("has no cases"), n.stderr)
+        XCTAssertEqual(n.stderr.split(separator: "\n").count, 1, n.stderr)
+        var foreign = r
+        foreign.cases = [other]
+        let foreignPath = dir.file("foreign.json")
+        try ResultWriter.writeJSON(foreign, to: foreignPath)
+        let fo = try CLI.run(["compare", base, foreignPath])
+        XCTAssertEqual(fo.status, 2)
+        XCTAssertTrue(fo.stderr.contains("no case id is in both files"), fo.stderr)
+        XCTAssertEqual(try CLI.run(["compare", base, base, "--alpha", "0.7"]).status, 2)
     }
 
     func testBadResultFilesAreExit2() throws {

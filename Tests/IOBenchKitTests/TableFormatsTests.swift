@@ -134,8 +134,11 @@ final class TableFormatsTests: XCTestCase {
         XCTAssertTrue(lines[0].contains("Linux 6.18.44-test"), lines[0])
         XCTAssertTrue(md.contains("target `/tmp/iobench_data|x.dat` (ext4, on vda, scheduler mq-deadline, io_poll=0), region 1g"), md)
 
-        let table = lines.filter { $0.hasPrefix("|") }
+        // The results table: the first run of table lines (the path-class table follows).
+        let start = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("|") })
+        let table = Array(lines[start...].prefix { $0.hasPrefix("|") })
         XCTAssertEqual(table.count, 2 + 3, "header, delimiter, one row per case that was not skipped")
+        XCTAssertTrue(md.contains("**Path classes**") && md.contains("| multi-extent |"), "the Markdown report has the path-class table: \(md)")
         XCTAssertEqual(table[0], "| case | IOPS | MiB/s | mean | p50 | p90 | p99 | p99.9 | p99.99 | max | CPU µs/IO |")
         XCTAssertTrue(table[1].hasPrefix("| :--- | ---: |"), table[1])
         // Every row has the header's number of cells (no unescaped pipe inside a cell).

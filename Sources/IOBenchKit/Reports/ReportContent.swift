@@ -18,6 +18,20 @@ public enum ReportContent {
             + [Fmt.latency(l.maxNs)] + tail
     }
 
+    public static let repeatHeaders = ["case", "repeats", "IOPS min / median / max", "mean min–max", "p99 min–max", "CPU µs/IO min–max"]
+
+    /// One row per case with repeats (or merged sources): how many, and the spread of
+    /// IOPS, mean, p99 and CPU per read across them.
+    public static func repeatRows(_ cases: [CaseResult]) -> [[String]] {
+        cases.compactMap { c in
+            guard c.status != .skipped, let s = c.spread, s.count > 1 else { return nil }
+            func range(_ sp: Spread?, _ f: (Double) -> String) -> String { sp.map { "\(f($0.min))–\(f($0.max))" } ?? "" }
+            let cpu: (Double) -> String = { String(format: "%.2f", $0 / 1000) }
+            return [c.label, "\(s.count)", "\(Fmt.count(s.iops.min)) / \(Fmt.count(s.iops.median)) / \(Fmt.count(s.iops.max))",
+                    range(s.meanNs) { Fmt.latency($0) }, range(s.percentilesNs["99"]) { Fmt.latency($0) }, range(s.cpuPerIONs, cpu)]
+        }
+    }
+
     public static let classHeaders = ["engine", "class", "bs", "positions", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "mappings/read"]
 
     /// The cases with a path class that measured something, in report order.

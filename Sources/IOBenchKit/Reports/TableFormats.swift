@@ -97,6 +97,22 @@ public enum MarkdownReport {
             }
         }
 
+        let repeatRows = ReportContent.repeatRows(r.cases)
+        if !repeatRows.isEmpty {
+            out += "\n**Spread across repeats** (the table above is over all repeats: mean IOPS, merged histogram)\n\n"
+            out += table(ReportContent.repeatHeaders, repeatRows)
+        }
+        let classed = ReportContent.classedCases(r.cases)
+        if !classed.isEmpty {
+            out += "\n**Path classes** (Δ is the difference from the simple class of the same engine setting)\n\n"
+            out += table(ReportContent.classHeaders, ReportContent.classRows(classed))
+            let notes = ReportContent.classNotes(classed)
+            var lines: [String] = notes.warnings.map { "note: \(escape($0.0.label)): \(escape($0.1))" }
+            if let v = notes.verdict { lines.append(escape(v)) }
+            lines += notes.traceNotes.map { "path trace: " + escape($0) }
+            if !lines.isEmpty { out += "\n" + lines.map { "- \($0)\n" }.joined() }
+        }
+
         var bullets: [String] = []
         // As the text report: one line per distinct reason, naming every case it applies to.
         for g in ReportContent.problemGroups(r.cases) {
@@ -110,6 +126,14 @@ public enum MarkdownReport {
         if !bullets.isEmpty {
             out += "\n" + bullets.map { "- " + $0 + "\n" }.joined()
         }
+        return out
+    }
+
+    /// A GitHub-flavoured table: the first column left-aligned, the others right.
+    static func table(_ headers: [String], _ rows: [[String]]) -> String {
+        var out = "| " + headers.map(escape).joined(separator: " | ") + " |\n"
+        out += "|" + headers.indices.map { $0 == 0 ? " :--- " : " ---: " }.joined(separator: "|") + "|\n"
+        for row in rows { out += "| " + row.map(escape).joined(separator: " | ") + " |\n" }
         return out
     }
 

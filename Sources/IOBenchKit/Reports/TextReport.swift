@@ -43,6 +43,12 @@ public enum TextReport {
         }
         out += table(headers: headers, rows: rows)
 
+        let repeatRows = ReportContent.repeatRows(r.cases)
+        if !repeatRows.isEmpty {
+            out += "\nspread across repeats (the rows above are over all repeats: mean IOPS, merged histogram)\n"
+            out += table(headers: ReportContent.repeatHeaders, rows: repeatRows)
+        }
+
         let classSection = classComparison(r.cases)
         if !classSection.isEmpty { out += "\n" + classSection }
 

@@ -12,8 +12,9 @@ struct CaseTotals {
     /// Adds one result whose histogram has been decoded as `h`.
     mutating func add(_ c: CaseResult, histogram h: LatencyHistogram) {
         var exact = h
-        // Decoding keeps buckets, not the exact sum: the result's own mean restores it.
-        exact.sum = HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
+        // Decoding keeps buckets, not the exact sum: the result's own sum restores it
+        // (mean × count for a file written before `sum_ns` existed).
+        exact.sum = c.latency?.sumNs ?? HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
         exact.outOfRange = c.latency?.outOfRange ?? 0
         histogram.add(exact)
         add(counts: c)
@@ -46,6 +47,7 @@ struct CaseTotals {
         var s = LatencySummary(histogram)
         if let minNs { s.minNs = minNs }
         if let maxNs { s.maxNs = maxNs }
+        s.clampPercentiles()
         return s
     }
 

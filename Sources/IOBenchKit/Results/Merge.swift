@@ -105,7 +105,19 @@ public enum ResultMerger {
             out.iops = parts.map { $0.1.iops }.reduce(0, +) / Double(parts.count)
             out.bytesPerSecond = out.iops * Double(out.config.blockSize)
             out.sources = parts.map(\.0)
-            out.repeats = nil
+            // Every repeat of every source is kept whole, in input order (a source without
+            // repeats is one), so `compare` can use them as repeats: merging the rounds of
+            // alternating runs, then `compare --paired`, pairs round i with round i.
+            var kept: [RepeatResult] = []
+            for (_, c) in parts {
+                for r in c.repeats ?? [RepeatResult(index: 0, ios: c.ios, elapsedNs: c.elapsedNs, iops: c.iops, latency: c.latency,
+                                                    cpu: c.cpu, errors: c.errors, histogram: c.histogram, timelineIOPS: c.timelineIOPS)] {
+                    var r = r
+                    r.index = kept.count + 1
+                    kept.append(r)
+                }
+            }
+            out.repeats = kept.count > 1 ? kept : nil
             // The spread runs over every repeat of every source (or the sources themselves
             // when they have no repeats), so merged results stay as noise-aware as their inputs.
             let units: [(iops: Double, latency: LatencySummary?, cpu: CPUSummary?)] = parts.flatMap { part in

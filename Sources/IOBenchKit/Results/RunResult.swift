@@ -112,7 +112,12 @@ public struct LatencySummary: Codable, Sendable {
     public var count: UInt64
     public var minNs: UInt64
     public var maxNs: UInt64
+    /// The mean, exactly the sum over the count (also after merging repeats or files).
     public var meanNs: Double
+    /// The exact sum of every recorded latency (within the histogram's range): merged
+    /// results add these integers, so their mean stays exact. Absent in files written
+    /// before it existed; readers then rebuild it from mean × count.
+    public var sumNs: UInt64?
     public var stddevNs: Double
     /// Latencies above the histogram's range (60 s): counted, not in the percentiles.
     public var outOfRange: UInt64
@@ -125,9 +130,24 @@ public struct LatencySummary: Codable, Sendable {
         minNs = h.min
         maxNs = h.max
         meanNs = h.mean
+        sumNs = h.sum
         stddevNs = h.count == 0 ? 0 : h.histogram.stdDeviation
         outOfRange = h.outOfRange
         percentiles = Self.reportedPercentiles.map { PercentileValue(percentile: $0, valueNs: h.value(atPercentile: $0)) }
+        clampPercentiles()
+    }
+
+    /// No percentile above the exact maximum (nor below the exact minimum): a decoded
+    /// histogram knows each read only as its bucket, whose upper edge may pass the max.
+    mutating func clampPercentiles() {
+        guard count > 0 else { return }
+        percentiles = percentiles.map { PercentileValue(percentile: $0.percentile, valueNs: Swift.max(Swift.min($0.valueNs, maxNs), Swift.min(minNs, maxNs))) }
+    }
+
+    /// The exact mean: sum_ns / count when the sum is known.
+    public var exactMeanNs: Double {
+        if let s = sumNs, count > 0 { return Double(s) / Double(count) }
+        return meanNs
     }
 
     public func value(at p: Double) -> UInt64? { percentiles.first { $0.percentile == p }?.valueNs }
@@ -138,6 +158,7 @@ public struct LatencySummary: Codable, Sendable {
         case maxNs = "max_ns"
         case meanNs = "mean_ns"
         case stddevNs = "stddev_ns"
+        case sumNs = "sum_ns"
         case outOfRange = "out_of_range"
     }
 }

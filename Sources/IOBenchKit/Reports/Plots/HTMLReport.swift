@@ -250,7 +250,7 @@ public enum HTMLReport {
         h += verdict + " · \(r.improvements) improved · \(r.cases.count) compared</div>\n"
         h += "<p class=\"note\">Thresholds (the worse-direction change that counts): "
             + e(r.thresholds.map { String(format: "%@ %+.0f%%", $0.metric.rawValue, $0.percent) }.joined(separator: ", "))
-            + ". With repeats on both sides, a change inside the run-to-run spread is noise, not a regression.</p>\n"
+            + ". " + e(r.rule) + ".</p>\n"
         // One row per case, one cell per metric: the new value, the change, and the base
         // value; the cell's colour, weight and mark say the verdict. Regressed cases first,
         // then improved ones, then the rest, each in result order.
@@ -271,22 +271,24 @@ public enum HTMLReport {
                     let mark: String
                     switch m.verdict {
                     case .regression: cls = "regression"; mark = "✗ "
-                    case .improvement: cls = "improvement"; mark = "✓ "
-                    case .noise: cls = "noise"; mark = ""
+                    case .improved: cls = "improvement"; mark = "✓ "
+                    case .unclear: cls = "noise"; mark = ""
+                    case .notGated: cls = "noise"; mark = ""
                     case .unchanged: cls = "unchanged"; mark = ""
                     }
-                    var tip = "\(m.metric.rawValue): \(ComparisonReport.value(m.metric, m.base)) → \(ComparisonReport.value(m.metric, m.new)) (\(ComparisonReport.change(m)), threshold \(String(format: "%+.0f%%", m.thresholdPercent))): \(m.verdict.rawValue)"
+                    var tip = ComparisonReport.detail(r, m)
                     let spread = ComparisonReport.spread(m)
                     if !spread.isEmpty { tip += "; repeats \(spread)" }
                     h += "<td class=\"num \(cls)\" title=\"\(e(tip))\">\(mark)\(e(ComparisonReport.value(m.metric, m.new))) <span class=\"chg\">\(e(ComparisonReport.change(m)))</span>"
-                    h += "<br><span class=\"was\">was \(e(ComparisonReport.value(m.metric, m.base)))\(m.verdict == .noise ? " · noise" : "")</span></td>"
+                    h += "<br><span class=\"was\">was \(e(ComparisonReport.value(m.metric, m.base)))\(m.verdict == .unclear ? " · unclear" : m.verdict == .notGated ? " · not gated" : "")</span></td>"
                 }
                 let regressed = c.metrics.filter { $0.verdict == .regression }.map(\.metric.rawValue)
-                let improved = c.metrics.filter { $0.verdict == .improvement }.map(\.metric.rawValue)
+                let improved = c.metrics.filter { $0.verdict == .improved }.map(\.metric.rawValue)
                 var verdict = ""
                 if !regressed.isEmpty { verdict += "<strong class=\"bad\">✗ REGRESSION</strong> " + e(regressed.joined(separator: ", ")) }
                 if !improved.isEmpty { verdict += (verdict.isEmpty ? "" : "<br>") + "<span class=\"good\">✓ improved</span> " + e(improved.joined(separator: ", ")) }
-                if verdict.isEmpty { verdict = c.metrics.contains { $0.verdict == .noise } ? "ok (changes within noise)" : "ok" }
+                if let f = c.failure { verdict = "<strong class=\"bad\">✗ REGRESSION</strong> " + e(f) + (verdict.isEmpty ? "" : "<br>" + verdict) }
+                if verdict.isEmpty { verdict = c.metrics.contains { $0.verdict == .unclear } ? "ok (some changes unclear)" : "ok" }
                 h += "<td class=\"verdict\">\(verdict)</td></tr>\n"
             }
             h += "</tbody>\n</table></div>\n"

@@ -24,8 +24,8 @@ public enum ReportInput: Sendable {
         case RunResult.schemaName?:
             return .run(name: path, result: try RunResult.decode(data, source: path))
         case "iobench/compare"?:
-            guard header.schema_version == 1 else {
-                throw .badInput("\(path) is an iobench comparison of schema version \(header.schema_version.map(String.init) ?? "none"); this iobench reads version 1")
+            guard let v = header.schema_version, ComparisonResult.readableVersions.contains(v) else {
+                throw .badInput("\(path) is an iobench comparison of schema version \(header.schema_version.map(String.init) ?? "none"); this iobench reads versions 1 and 2")
             }
             do {
                 return .comparison(name: path, result: try JSONDecoder().decode(ComparisonResult.self, from: data))
