@@ -1,7 +1,7 @@
 # iobench front door. `make run` and `make test` do all set-up on a fresh machine.
 SWIFT ?= swift
 
-.PHONY: all deps build release run test bench micro clean
+.PHONY: all deps build release run test bench micro gate-calibration clean
 
 all: release
 
@@ -29,6 +29,11 @@ bench: release
 	@scripts/install-deps.sh bench
 	python3 benchmarks/compare_fio.py
 	python3 benchmarks/measurement_cost.py
+
+## The regression gate on this machine: A/A false alarms, A/B detection of blkio-throttled
+## slowdowns (root, about 30 minutes; see benchmarks/README.md).
+gate-calibration: release
+	python3 benchmarks/gate_calibration.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -277,6 +278,7 @@ def main():
             res["ab_unpaired"] = ab_unpaired(b, fractions, args.ab_trials)
     finally:
         b.throttle.remove()
+        shutil.rmtree(b.work, ignore_errors=True)
     res["runs"] = b.runs
     res["seconds"] = round(time.time() - started, 1)
 

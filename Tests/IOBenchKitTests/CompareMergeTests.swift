@@ -146,7 +146,6 @@ final class CompareMergeTests: XCTestCase {
             (result([ok]), result([]), "n has no cases"),
             (result([]), result([ok]), "b has no cases"),
             (result([ok]), result([libaio]), "no case id is in both files"),
-            (result([ok]), result([failed]), "every case of n failed"),
             (result([failed]), result([ok]), "every case of b failed"),
         ]
         for (b, n, mention) in cases {
@@ -154,6 +153,24 @@ final class CompareMergeTests: XCTestCase {
                 XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
                 XCTAssertTrue("\(e)".contains(mention), "\(e)")
             }
+        }
+    }
+
+    /// Every case of NEW failed: a broken change, so a regression (exit 1), each case
+    /// named, never "nothing to compare". Only a NEW that measured nothing (all skipped) is 2.
+    func testEveryCaseFailedInNewIsARegression() throws {
+        let ok = repeatCase(latencyNs: 1e5, iops: 6e4, seed: 1)
+        var failed = ok
+        failed.status = .failed
+        failed.reason = "engine refused"
+        let r = try Comparator.compare(base: result([ok]), new: result([failed]), baseName: "b", newName: "n")
+        XCTAssertEqual(r.exitCode, 1)
+        XCTAssertEqual(r.cases.first?.failure?.contains("failed in n"), true, ComparisonReport.text(r))
+        var skipped = ok
+        skipped.status = .skipped
+        XCTAssertThrowsError(try Comparator.compare(base: result([ok]), new: result([skipped]), baseName: "b", newName: "n")) { e in
+            XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
+            XCTAssertTrue("\(e)".contains("every case of n was skipped"), "\(e)")
         }
     }
 

@@ -562,9 +562,11 @@ public enum Comparator {
         guard !baseOK.isEmpty else {
             throw .badInput("every case of \(baseName) failed or was skipped (\(base.cases[0].id): \(base.cases[0].reason ?? base.cases[0].status.rawValue)): no baseline to compare with")
         }
-        guard new.cases.contains(where: { $0.status == .ok }) else {
+        // Every case of NEW failed: each one ok in BASE is a regression (below), exit 1.
+        // Only a NEW that measured nothing at all (every case skipped) cannot be judged.
+        guard new.cases.contains(where: { $0.status != .skipped }) else {
             let f = new.cases[0]
-            throw .badInput("every case of \(newName) failed or was skipped (\(f.id): \(f.reason ?? f.status.rawValue)): nothing was measured to compare")
+            throw .badInput("every case of \(newName) was skipped (\(f.id): \(f.reason ?? f.status.rawValue)): nothing was measured to compare")
         }
         var newByID: [String: CaseResult] = [:]
         for c in new.cases where newByID[c.id] == nil || newByID[c.id]?.status != .ok { newByID[c.id] = c }
