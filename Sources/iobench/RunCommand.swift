@@ -139,6 +139,13 @@ struct RunCommand: ParsableCommand {
             throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
         }
         let specs = try makeSpecs()
+        // Options are checked even where this run does not use them (a --runtime next to
+        // --number-ios, a --hist-interval without --hist-log): a typo is never ignored.
+        _ = try Units.parseDuration(runtime ?? "3s", option: "runtime")
+        let intervalNs = try Units.parseDuration(histInterval, option: "hist-interval")
+        guard intervalNs >= 10_000_000 else {
+            throw IOBenchError.badInput("--hist-interval \(histInterval) is too short; use 10ms or more")
+        }
         let targetPath = try resolveTargetPath()
         // Outputs never replace the target (nor the default suite's fragmented file), nor a
         // file that is not iobench's own without --force-overwrite: checked before anything runs.
@@ -359,21 +366,35 @@ struct RunCommand: ParsableCommand {
     /// Every output is checked before anything is measured: its directory exists, and the
     /// output rule (`OutputGuard`) allows writing it. `--plot DIR` is created now.
     func checkOutputPaths(_ outputs: OutputGuard, specs: [CaseSpec]) throws {
-        let files = [("--output", output), ("--hist-log", histLog)].compactMap { o, p in p.map { (o, $0) } }
+        // --plot's directory first: another output may be named inside it.
+        if let plotDir { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
+        var files = [("--output", output), ("--hist-log", histLog)].compactMap { o, p in p.map { (o, $0) } }
         for (option, file) in files { try outputs.check(file, option: option) }
-        if files.count == 2, OutputGuard.canonical(files[0].1) == OutputGuard.canonical(files[1].1) {
-            throw IOBenchError.badInput("--output and --hist-log name the same file (\(files[0].1)); give each its own file")
-        }
         if let hgrmDir {
             var st = stat()
             guard stat(hgrmDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw IOBenchError.badInput("--hgrm \(hgrmDir) is not a directory; create it first")
             }
-            for spec in specs { try outputs.check(hgrmDir + "/" + CaseResult.makeID(spec) + ".hgrm", option: "--hgrm") }
+            for spec in specs {
+                let file = hgrmDir + "/" + CaseResult.makeID(spec) + ".hgrm"
+                try outputs.check(file, option: "--hgrm")
+                files.append(("--hgrm", file))
+            }
         }
         if let plotDir {
-            try PlotFiles.makeDirectory(plotDir, option: "--plot")
-            for file in PlotFiles.fileNames { try outputs.check(plotDir + "/" + file, option: "--plot") }
+            for name in PlotFiles.fileNames {
+                try outputs.check(plotDir + "/" + name, option: "--plot")
+                files.append(("--plot", plotDir + "/" + name))
+            }
+        }
+        // No output may land on another: the last one written would silently win.
+        var seen: [String: (String, String)] = [:]
+        for (option, file) in files {
+            let key = OutputGuard.canonical(file)
+            if let (other, otherFile) = seen[key], otherFile != file || other != option {
+                throw IOBenchError.badInput("\(other) and \(option) name the same file (\(file)); give each output its own file")
+            }
+            seen[key] = (option, file)
         }
     }
 

@@ -45,6 +45,15 @@ final class ExitCodeTests: XCTestCase {
         }
     }
 
+    /// A value is checked even where the run would not use it: a typo is never ignored.
+    func testUnusedOptionValuesAreStillChecked() throws {
+        for v in ["ä", "", "nan", "4k,8k"] {
+            try assertBadInput(runArgs(["--runtime", v]), mentions: "runtime")
+            try assertBadInput(runArgs(["--hist-interval", v]), mentions: "hist-interval")
+        }
+        try assertBadInput(runArgs(["--hist-interval", "0"]), mentions: "hist-interval")
+    }
+
     func testAbsurdNumberIOsIsRefusedAtOnce() throws {
         let start = Date()
         for n in ["9223372036854775808", "\(CaseSpec.maxNumberIOs + 1)", "0"] {
@@ -82,6 +91,26 @@ final class ExitCodeTests: XCTestCase {
         object["cases"] = cases
         let swapped = dir.file("swapped.json")
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: swapped))
+
+        // 3. A repeat's histogram damaged (compare --paired and merge read those).
+        let rep = dir.file("rep.json")
+        XCTAssertEqual(try CLI.run(runArgs(["--repeat", "3", "--output", rep]).map { $0 == "200" ? "100" : $0 }).status, 0)
+        var ro = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rep))) as? [String: Any])
+        var rcases = try XCTUnwrap(ro["cases"] as? [[String: Any]])
+        var reps = try XCTUnwrap(rcases[0]["repeats"] as? [[String: Any]])
+        var rh = try XCTUnwrap(reps[1]["histogram"] as? [String: Any])
+        var rb = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(rh["data"] as? String)))
+        for i in stride(from: 12, to: rb.count, by: 3) { rb[i] ^= 0x5A }
+        rh["data"] = rb.base64EncodedString()
+        reps[1]["histogram"] = rh
+        rcases[0]["repeats"] = reps
+        ro["cases"] = rcases
+        let repDamaged = dir.file("rep-damaged.json")
+        try JSONSerialization.data(withJSONObject: ro).write(to: URL(fileURLWithPath: repDamaged))
+        for args in [["compare", rep, repDamaged], ["compare", rep, repDamaged, "--paired"], ["report", repDamaged],
+                     ["merge", repDamaged, rep, "-o", dir.file("m3.json")]] {
+            try assertBadInput(args, mentions: "repeat")
+        }
 
         for bad in [garbled, swapped] {
             for args in [["compare", good, bad], ["compare", bad, good], ["merge", good, bad, "-o", dir.file("m.json")],

@@ -162,6 +162,38 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertEqual(both.status, 2, both.stderr)
     }
 
+    /// Two outputs of one run at one file: the last one written would silently replace
+    /// the other (found by a hostile review: --output inside the --plot directory).
+    func testOutputsNeverLandOnEachOther() throws {
+        let pl = dir.file("pl"), hg = dir.file("hg")
+        try FileManager.default.createDirectory(atPath: hg, withIntermediateDirectories: true)
+        let id = caseID!
+        let collisions: [[String]] = [
+            ["--output", pl + "/report.html", "--plot", pl],
+            ["--output", pl + "/timeline.svg", "--plot", pl],
+            ["--hist-log", pl + "/report.html", "--plot", pl],
+            ["--hist-log", hg + "/" + id + ".hgrm", "--hgrm", hg],
+            ["--output", hg + "/" + id + ".hgrm", "--hgrm", hg],
+            ["--output", dir.file("same"), "--hist-log", dir.file("same")],
+        ]
+        for extra in collisions {
+            let r = try CLI.run(runArgs + extra)
+            XCTAssertEqual(r.status, 2, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("name the same file"), "\(extra): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", "\(extra): refused before measuring")
+        }
+    }
+
+    /// `--output /proc/self/fd/1 > file`: replacing the file stdout goes to would leave
+    /// the report in an unlinked file.
+    func testOutputThatIsStdoutsFileIsRefused() throws {
+        let rep = dir.file("rep.txt")
+        let cmd = "'\(CLI.binary)' " + (runArgs + ["--output", "/proc/self/fd/1"]).map { "'\($0)'" }.joined(separator: " ") + " > '\(rep)'"
+        let r = sh(cmd)
+        XCTAssertEqual(r.status, 2, r.output)
+        XCTAssertTrue(r.output.contains("standard output"), r.output)
+    }
+
     // MARK: symlinks
 
     func testSymlinkIsFollowedAndReplacedInItsOwnDirectory() throws {

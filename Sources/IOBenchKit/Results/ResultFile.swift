@@ -55,16 +55,23 @@ extension RunResult {
     /// `report`), through this one check.
     func validateHistograms(source: String) throws(IOBenchError) {
         for c in cases {
-            guard let h = c.histogram else { continue }
-            guard h.encoding == "hdrhistogram-v2-compressed-base64" else {
-                throw .badInput("\(source): case \(c.id) has a histogram in encoding '\(Units.printable(h.encoding))'; iobench reads hdrhistogram-v2-compressed-base64")
+            // The case's histogram and every repeat's (compare --paired and merge read those).
+            var parts: [(String, HistogramEncoding, LatencySummary?)] = []
+            if let h = c.histogram { parts.append(("", h, c.latency)) }
+            for r in c.repeats ?? [] {
+                if let h = r.histogram { parts.append((" repeat \(r.index)", h, r.latency)) }
             }
-            let decoded: LatencyHistogram
-            do { decoded = try HdrV2Codec.decode(h.data) } catch {
-                throw .badInput("\(source): case \(c.id): its histogram does not decode (\(error)); the file is damaged")
-            }
-            if let l = c.latency, l.count != decoded.count {
-                throw .badInput("\(source): case \(c.id): its histogram holds \(decoded.count) reads but its latency summary says \(l.count); the file is damaged")
+            for (what, h, latency) in parts {
+                guard h.encoding == "hdrhistogram-v2-compressed-base64" else {
+                    throw .badInput("\(source): case \(c.id)\(what) has a histogram in encoding '\(Units.printable(h.encoding))'; iobench reads hdrhistogram-v2-compressed-base64")
+                }
+                let decoded: LatencyHistogram
+                do { decoded = try HdrV2Codec.decode(h.data) } catch {
+                    throw .badInput("\(source): case \(c.id)\(what): its histogram does not decode (\(error)); the file is damaged")
+                }
+                if let l = latency, l.count != decoded.count {
+                    throw .badInput("\(source): case \(c.id)\(what): its histogram holds \(decoded.count) reads but its latency summary says \(l.count); the file is damaged")
+                }
             }
         }
     }

@@ -116,6 +116,16 @@ public struct OutputGuard: Sendable {
     }
 
     func checkNotProtected(_ shown: String, canonical: String, st: stat?, option: String) throws(IOBenchError) {
+        // A file that is also this process's stdout or stderr (`--output /proc/self/fd/1 > f`):
+        // replacing it would leave the report in an unlinked file.
+        if let st {
+            for (fd, name) in [(Int32(1), "standard output"), (Int32(2), "standard error")] {
+                var fst = stat()
+                if fstat(fd, &fst) == 0, (fst.st_mode & S_IFMT) == S_IFREG, fst.st_dev == st.st_dev, fst.st_ino == st.st_ino {
+                    throw .badInput("\(option) \(shown) is the file iobench's \(name) goes to; name another file, or drop the option and keep the redirection")
+                }
+            }
+        }
         for p in protected {
             var pst = stat()
             let exists = stat(p.path, &pst) == 0

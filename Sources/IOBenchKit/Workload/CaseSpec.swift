@@ -98,7 +98,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
             throw .badInput("--number-ios \(n) is too large; use at most \(Self.maxNumberIOs) reads per job (for long runs use --runtime)")
         }
         for cpu in cpus where cpu < 0 || cpu >= 4096 {
-            throw .badInput("--cpus \(cpu) is not a CPU number")
+            throw .badInput("--cpus \(cpu) is not a CPU number (0 to 4095); list CPUs this machine has, e.g. --cpus 0,1 (see nproc)")
         }
     }
 }
