@@ -174,6 +174,19 @@ final class CompareMergeTests: XCTestCase {
         }
     }
 
+    /// A run stopped by SIGINT/SIGTERM measured part of what it was asked: exit 2, named.
+    func testInterruptedResultsAreNotCompared() throws {
+        let ok = repeatCase(latencyNs: 1e5, iops: 6e4, seed: 1)
+        var stopped = result([ok])
+        stopped.interrupted = true
+        for (b, n) in [(result([ok]), stopped), (stopped, result([ok]))] {
+            XCTAssertThrowsError(try Comparator.compare(base: b, new: n, baseName: "b", newName: "n")) { e in
+                XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
+                XCTAssertTrue("\(e)".contains("was interrupted"), "\(e)")
+            }
+        }
+    }
+
     func testPairedRoundsCancelDrift() throws {
         // Five rounds whose speed drifts by ±30% together on both sides; NEW is 10% slower
         // in every round. Unpaired, the drift hides it; paired, it is a regression.

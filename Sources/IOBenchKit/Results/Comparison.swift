@@ -558,6 +558,11 @@ public enum Comparator {
         let limits = thresholds(overrides)
         guard !base.cases.isEmpty else { throw .badInput("\(baseName) has no cases: nothing to compare") }
         guard !new.cases.isEmpty else { throw .badInput("\(newName) has no cases: nothing to compare") }
+        // An interrupted run measured part of what it was asked: its numbers are not a
+        // verdict on anything (the run itself exited 130/143).
+        for (r, name) in [(base, baseName), (new, newName)] where r.interrupted == true {
+            throw .badInput("\(name) was interrupted (SIGINT or SIGTERM) before it finished: its cases are partial; run it again to completion")
+        }
         let baseOK = base.cases.filter { $0.status == .ok }
         guard !baseOK.isEmpty else {
             throw .badInput("every case of \(baseName) failed or was skipped (\(base.cases[0].id): \(base.cases[0].reason ?? base.cases[0].status.rawValue)): no baseline to compare with")
