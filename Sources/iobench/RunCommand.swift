@@ -203,13 +203,7 @@ struct RunCommand: ParsableCommand {
                 result.pathVerification = verified[key]
             }
         }
-        if histLog != nil {
-            let ns = try Units.parseDuration(histInterval, option: "hist-interval")
-            guard ns >= 10_000_000 else {
-                throw IOBenchError.badInput("--hist-interval \(histInterval) is too short; use 10ms or more")
-            }
-            session.intervalNs = ns
-        }
+        if histLog != nil { session.intervalNs = intervalNs }
         let result = session.run(batches, skipUnsupported: engine == nil, repeats: `repeat`)
 
         if let output {

@@ -97,22 +97,11 @@ final class CIDocTests: XCTestCase {
         let cwd: String
         let env: [String: String]
         func run(_ script: String, errexit: Bool = true) -> (status: Int32, output: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = (errexit ? ["-e"] : []) + ["-c", script]
-            p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-            var e = ProcessInfo.processInfo.environment
+            // iobench on PATH, as the docs call it.
             let bin = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path
-            e["PATH"] = bin + ":" + (e["PATH"] ?? "/usr/bin:/bin")
+            var e = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
             for (k, v) in env { e[k] = v }
-            p.environment = e
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            do { try p.run() } catch { return (127, "\(error)") }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+            return sh(script, shell: ["/bin/bash"] + (errexit ? ["-e"] : []), cwd: cwd, environment: e)
         }
     }
 

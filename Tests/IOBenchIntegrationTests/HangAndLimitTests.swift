@@ -152,7 +152,7 @@ final class HangAndLimitTests: XCTestCase {
     func testSIGTERMEndsARunOnAStalledDevice() throws {
         let dev = try ThrottledDevice(in: dir)
         defer { dev.cleanup() }
-        let p = try ShellBackground(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "io_uring", "--iodepth", "32",
+        let p = try backgroundProcess(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "io_uring", "--iodepth", "32",
                                               "--runtime", "60s", "--ramp-time", "0", "--no-progress", "--format", "json"]))
         defer { p.kill() }
         sleep(1)
@@ -177,7 +177,7 @@ final class HangAndLimitTests: XCTestCase {
     func testStalledDeviceFailsTheCaseAfterAGracePeriod() throws {
         let dev = try ThrottledDevice(in: dir)
         defer { dev.cleanup() }
-        let p = try ShellBackground(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "libaio", "--iodepth", "16",
+        let p = try backgroundProcess(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "libaio", "--iodepth", "16",
                                               "--runtime", "3s", "--ramp-time", "0", "--no-progress", "--format", "json"]))
         defer { p.kill() }
         sleep(1)
@@ -199,7 +199,7 @@ final class HangAndLimitTests: XCTestCase {
         let dev = try ThrottledDevice(in: dir)
         defer { dev.cleanup() }
         let output = dir.file("stuck.json")
-        let p = try ShellBackground(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "psync", "--numjobs", "24",
+        let p = try backgroundProcess(dev.wrap(["run", "--target", dev.loop.device!, "--engine", "psync", "--numjobs", "24",
                                               "--runtime", "60s", "--ramp-time", "0", "--no-progress", "--output", output]))
         defer { p.kill() }
         sleep(1)
@@ -254,46 +254,7 @@ final class HangAndLimitTests: XCTestCase {
     }
 }
 
-/// A background process from a full argv (a shell wrapper around iobench), with the
-/// same interface as BackgroundIOBench.
-final class ShellBackground {
-    let process = Process()
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
-    private let readers = DispatchGroup()
-
-    init(_ argv: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let o = Pipe(), e = Pipe()
-        process.standardOutput = o
-        process.standardError = e
-        try process.run()
-        for (pipe, isOut) in [(o, true), (e, false)] {
-            readers.enter()
-            Thread.detachNewThread { [self] in
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                lock.lock()
-                if isOut { out = data } else { err = data }
-                lock.unlock()
-                readers.leave()
-            }
-        }
-    }
-
-    func send(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
-
-    func wait(timeout: TimeInterval) -> (status: Int32, reason: Process.TerminationReason)? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(); _ = readers.wait(timeout: .now() + 5); return nil }
-        process.waitUntilExit()
-        _ = readers.wait(timeout: .now() + 5)
-        return (process.terminationStatus, process.terminationReason)
-    }
-
-    var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
-    var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
-
-    func kill() { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+/// A background process from a full argv (a shell wrapper around iobench).
+func backgroundProcess(_ argv: [String]) throws -> BackgroundIOBench {
+    try BackgroundIOBench(executable: argv[0], arguments: Array(argv.dropFirst()))
 }

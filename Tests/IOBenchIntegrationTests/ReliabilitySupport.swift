@@ -14,9 +14,15 @@ final class BackgroundIOBench {
     private let readers = DispatchGroup()
     private(set) var startedAt = Date()
 
-    init(_ args: [String]) throws {
+    /// `iobench ARGS`.
+    convenience init(_ args: [String]) throws {
+        try self.init(executable: CLI.binary, arguments: args)
+    }
+
+    /// Any program (a shell wrapper around iobench, say), read and waited for the same way.
+    init(executable: String, arguments args: [String]) throws {
         arguments = args
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = args
         let o = Pipe(), e = Pipe()
         process.standardOutput = o

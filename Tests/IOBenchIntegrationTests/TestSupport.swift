@@ -52,12 +52,21 @@ enum CLI {
 
 func isRoot() -> Bool { getuid() == 0 }
 
-/// Runs a shell command, returning its exit status and combined output.
+/// Runs a shell command, returning its exit status and combined output. `shell` is the
+/// interpreter and its flags before `-c`; `cwd` and `environment` (added to this
+/// process's) are optional.
 @discardableResult
-func sh(_ command: String) -> (status: Int32, output: String) {
+func sh(_ command: String, shell: [String] = ["/bin/sh"], cwd: String? = nil,
+        environment: [String: String] = [:]) -> (status: Int32, output: String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
+    p.executableURL = URL(fileURLWithPath: shell[0])
+    p.arguments = Array(shell.dropFirst()) + ["-c", command]
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    if !environment.isEmpty {
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in environment { e[k] = v }
+        p.environment = e
+    }
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

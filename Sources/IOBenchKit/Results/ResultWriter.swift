@@ -95,13 +95,13 @@ public struct OutputGuard: Sendable {
                 throw .badInput("cannot write \(option) \(path): the symlink cannot be read (\(Errno.current))")
             }
             let dest = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            leaf = dest.hasPrefix("/") ? dest : Self.parent(of: path) + "/" + dest
+            leaf = dest.hasPrefix("/") ? dest : Target.parentDirectory(of: path) + "/" + dest
             // A chain of dangling links is not worth following: refuse it.
             if lstat(leaf, &lst) == 0 {
                 throw .badInput("cannot write \(option) \(path): it is a symlink to \(dest), which cannot be resolved; name a regular file")
             }
         }
-        let dir = Self.parent(of: leaf)
+        let dir = Target.parentDirectory(of: leaf)
         var dst = stat()
         guard stat(dir, &dst) == 0 else {
             let e = Errno.current
@@ -177,7 +177,7 @@ public struct OutputGuard: Sendable {
     }
 
     static func replaceAtomically(_ data: Data, canonical: String, mode: mode_t?, shownAs: String, option: String) throws(IOBenchError) {
-        let dir = parent(of: canonical)
+        let dir = Target.parentDirectory(of: canonical)
         let name = String(canonical[canonical.index(after: canonical.lastIndex(of: "/")!)...])
         let tmp = dir + "/." + name + ".iobench-tmp-\(getpid())-\(UInt32.random(in: 0 ... UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
@@ -205,12 +205,6 @@ public struct OutputGuard: Sendable {
 
     // MARK: paths and ownership
 
-    public static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let d = String(path[..<slash])
-        return d.isEmpty ? "/" : d
-    }
-
     /// The absolute path with every symlink resolved; for a file that does not exist
     /// yet, its resolved directory and its name.
     public static func canonical(_ path: String) -> String {
@@ -219,7 +213,7 @@ public struct OutputGuard: Sendable {
             return String(cString: r)
         }
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        guard let r = realpath(parent(of: path), nil) else { return path }
+        guard let r = realpath(Target.parentDirectory(of: path), nil) else { return path }
         defer { free(r) }
         let d = String(cString: r)
         return (d == "/" ? "" : d) + "/" + name

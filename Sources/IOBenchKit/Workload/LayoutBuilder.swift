@@ -567,8 +567,7 @@ final class Build {
             }
             throw .runFailed("cannot rename the prepared file to \(path): \(Errno(-rc))")
         }
-        let dfd = iob_open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        Target.syncDirectory(dir)
         close(fd)
     }
 

@@ -252,8 +252,7 @@ public final class Target: @unchecked Sendable {
             unlink(tmp)
             throw .runFailed("cannot rename \(tmp) to \(path): \(Errno(err))")
         }
-        let dfd = iob_open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        syncDirectory(dir)
         keep = true
         return fd
     }
@@ -306,6 +305,12 @@ public final class Target: @unchecked Sendable {
             return nil
         }
         return StorageInfo.queueInfo(major: iob_major(st.st_dev), minor: iob_minor(st.st_dev))?.logicalBlockSize ?? 512
+    }
+
+    /// fsyncs a directory, so a rename into it survives a crash.
+    static func syncDirectory(_ dir: String) {
+        let dfd = iob_open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     public static func parentDirectory(of path: String) -> String {

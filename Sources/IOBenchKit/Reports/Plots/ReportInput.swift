@@ -67,7 +67,7 @@ public enum PlotFiles {
             }
             return
         }
-        let parent = OutputGuard.parent(of: directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory)
+        let parent = Target.parentDirectory(of: directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory)
         var pst = stat()
         guard stat(parent, &pst) == 0, (pst.st_mode & S_IFMT) == S_IFDIR else {
             throw .badInput("\(option) \(directory): its parent \(parent) does not exist or is not a directory; create the parent first (only \(directory) itself is created)")
