@@ -10,8 +10,12 @@ public struct CaseBatch {
     public var plans: [Int: ClassPlan] = [:]
     /// Cases that could not be planned, by index, with the reason.
     public var planFailures: [Int: IOBenchError] = [:]
+    /// The target's label (`--target LABEL=PATH`, the lab's `ext4`): part of each case's
+    /// identity when set. Nil for an unlabelled target.
+    public var label: String?
 
-    public init(target: Target, specs: [CaseSpec], plans: [Int: ClassPlan] = [:], planFailures: [Int: IOBenchError] = [:]) {
+    public init(target: Target, specs: [CaseSpec], plans: [Int: ClassPlan] = [:], planFailures: [Int: IOBenchError] = [:], label: String? = nil) {
+        self.label = label
         self.target = target
         self.specs = specs
         self.plans = plans
@@ -118,6 +122,7 @@ public final class RunSession {
                     if round > 0, let first = perCase[b][index].first, first.status != .ok { continue }
                     var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
                     if batches.count > 1 { result.targetPath = batch.target.path }
+                    if let l = batch.label, !l.isEmpty { result.targetKey = l }
                     perCase[b][index].append(result)
                 }
             }
@@ -130,7 +135,7 @@ public final class RunSession {
         }
         var r = RunResult(startedAt: started, environment: .current(), target: TargetInfo(first.target),
                           arguments: arguments, cases: results)
-        if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target) } }
+        if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target, key: $0.label) } }
         if repeats > 1 { r.repeatCount = repeats }
         r.interrupted = stop.load(ordering: .relaxed) || results.contains { $0.interrupted }
         return r

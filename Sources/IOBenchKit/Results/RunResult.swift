@@ -82,15 +82,18 @@ public struct TargetInfo: Codable, Sendable {
     public var stamped: Bool
     public var createdByThisRun: Bool
     public var queue: BlockQueueInfo?
+    /// The target's label in a run of several labelled targets (see `CaseResult.targetKey`).
+    public var key: String?
 
-    public init(_ t: Target) {
+    public init(_ t: Target, key: String? = nil) {
+        self.key = key
         path = t.path; kind = t.kind; capacityBytes = t.capacity; regionBytes = t.regionSize
         filesystem = t.filesystemType; mountPoint = t.mountPoint; logicalBlockSize = t.logicalBlockSize
         stamped = t.isStamped; createdByThisRun = t.createdNow; queue = t.queue
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, filesystem, stamped, queue
+        case path, kind, filesystem, stamped, queue, key
         case capacityBytes = "capacity_bytes"
         case regionBytes = "region_bytes"
         case mountPoint = "mount_point"
@@ -286,6 +289,17 @@ public struct CaseResult: Codable, Sendable {
     public var plan: PlanSummary?
     /// The file or device this case read, when the run read more than one target.
     public var targetPath: String?
+    /// The short label of this case's target (`--target LABEL=PATH`, the lab's `ext4`,
+    /// `xfs`), when the run read several labelled targets. A case is identified by its id
+    /// and this key; absent (empty) for a run of one target, so old baselines keep matching.
+    public var targetKey: String?
+
+    /// The case's identity across files: the id, prefixed by the target key when there is one.
+    public var identity: String { Self.identity(id: id, targetKey: targetKey) }
+    public static func identity(id: String, targetKey: String?) -> String {
+        guard let k = targetKey, !k.isEmpty else { return id }
+        return k + "/" + id
+    }
     /// `--verify-path`: the kernel's own count of mappings and bios per read of this
     /// case's class, from a short traced pass.
     public var pathVerification: PathVerification?
@@ -383,6 +397,7 @@ public struct CaseResult: Codable, Sendable {
         case failureClass = "failure_class"
         case elapsedNs = "elapsed_ns"
         case targetPath = "target_path"
+        case targetKey = "target_key"
         case pathVerification = "path_verification"
         case repeats, spread, sources
         case bytesPerSecond = "bytes_per_second"
@@ -459,6 +474,7 @@ extension CaseResult {
         interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
         plan = try c.decodeIfPresent(PlanSummary.self, forKey: .plan)
         targetPath = try c.decodeIfPresent(String.self, forKey: .targetPath)
+        targetKey = try c.decodeIfPresent(String.self, forKey: .targetKey)
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats)
         spread = try c.decodeIfPresent(RepeatSpread.self, forKey: .spread)
