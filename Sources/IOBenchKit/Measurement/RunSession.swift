@@ -122,7 +122,10 @@ public final class RunSession {
                     if round > 0, let first = perCase[b][index].first, first.status != .ok { continue }
                     var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
                     if batches.count > 1 { result.targetPath = batch.target.path }
-                    if let l = batch.label, !l.isEmpty { result.targetKey = l }
+                    if let l = batch.label, !l.isEmpty {
+                        result.targetKey = l
+                        result.label = "\(l): " + result.label
+                    }
                     perCase[b][index].append(result)
                 }
             }
