@@ -46,13 +46,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Region to read, from offset 0. Default: the whole target; 1g for a new file.", valueName: "size"))
     var size: String?
 
-    @Option(name: .long, help: ArgumentHelp("Measured time per case, after the ramp. Default: 3s (1500ms in the default suite).", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("Measured time per case (per round with --repeat), after the ramp. Default: 3s (500ms per round in the default suite).", valueName: "duration"))
     var runtime: String?
 
     @Option(name: .customLong("number-ios"), help: ArgumentHelp("Measure this many reads per job instead of a fixed --runtime.", valueName: "n"))
     var numberIOs: UInt64?
 
-    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case, run but excluded from the results. Default: 500ms (300ms in the default suite).", valueName: "duration"))
+    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case, run but excluded from the results. Default: 500ms (200ms in the default suite).", valueName: "duration"))
     var rampTime: String?
 
     @Option(name: .long, help: ArgumentHelp("Seed of the offset generator; the same seed gives the same offsets.", valueName: "n"))
@@ -91,8 +91,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("plain-ring"), help: "io_uring: create rings without COOP_TASKRUN, SINGLE_ISSUER and DEFER_TASKRUN (the kernel's default completion handling), to see what they change.")
     var plainRing = false
 
-    @Option(name: .long, help: ArgumentHelp("Run every case N times, in rounds, and report each repeat, the merged histogram and the spread (min, median, max) of IOPS and percentiles. With 3 or more, 'iobench compare' estimates the run-to-run noise from the repeats.", valueName: "n"))
-    var `repeat`: Int = 1
+    @Option(name: .long, help: ArgumentHelp("Run every case N times, in rounds: every case once per round, the order rotated each round. Reports each repeat, the merged histogram and the spread (min, median, max) of IOPS and percentiles. Path-class Δs are paired round by round against their like-for-like reference, with a 95% interval over the rounds (needs 2 or more; 3 or more recommended). With 3 or more, 'iobench compare' estimates the run-to-run noise from the repeats. Default: 1 (3 in the default suite).", valueName: "n"))
+    var `repeat`: Int?
+
+    /// Rounds: --repeat, else 3 in the default suite (paired class Δs need rounds), else 1.
+    var rounds: Int { `repeat` ?? (isDefaultSuite ? Self.defaultSuiteRounds : 1) }
+    static let defaultSuiteRounds = 3
 
     @Option(name: .customLong("submit-batch"), help: ArgumentHelp("Reads prepared per submit call (fio's iodepth_batch_submit).", valueName: "n"))
     var submitBatch: Int = 1
@@ -135,8 +139,8 @@ struct RunCommand: ParsableCommand {
         guard ["text", "json", "markdown", "csv", "junit"].contains(format) else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text, json, markdown, csv or junit")
         }
-        guard `repeat` >= 1 && `repeat` <= 1000 else {
-            throw IOBenchError.badInput("--repeat \(`repeat`) is invalid; use 1 to 1000 repeats")
+        guard rounds >= 1 && rounds <= 1000 else {
+            throw IOBenchError.badInput("--repeat \(rounds) is invalid; use 1 to 1000 repeats")
         }
         let specs = try makeSpecs()
         // Options are checked even where this run does not use them (a --runtime next to
@@ -204,7 +208,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         if histLog != nil { session.intervalNs = intervalNs }
-        let result = session.run(batches, skipUnsupported: engine == nil, repeats: `repeat`)
+        let result = session.run(batches, skipUnsupported: engine == nil, repeats: rounds)
 
         if let output {
             try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
@@ -393,11 +397,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func runtimeNanoseconds() throws -> UInt64 {
-        try Units.parseDuration(runtime ?? (isDefaultSuite ? "1500ms" : "3s"), option: "runtime")
+        try Units.parseDuration(runtime ?? (isDefaultSuite ? "500ms" : "3s"), option: "runtime")
     }
 
     func rampNanoseconds() throws -> UInt64 {
-        try Units.parseDuration(rampTime ?? (isDefaultSuite ? "300ms" : "500ms"), option: "ramp-time")
+        try Units.parseDuration(rampTime ?? (isDefaultSuite ? "200ms" : "500ms"), option: "ramp-time")
     }
 
     func latencyEvery() throws -> Int {

@@ -114,20 +114,20 @@ public final class RunSession {
         // drift of the device spreads over all cases instead of biasing one.
         var perCase: [[[CaseResult]]] = batches.map { Array(repeating: [], count: $0.specs.count) }
         rounds: for round in 0 ..< max(1, repeats) {
-            for (b, batch) in batches.enumerated() {
-                for (index, spec) in batch.specs.enumerated() {
-                    done += 1
-                    if stop.load(ordering: .relaxed) { break rounds }
-                    // A case skipped or failed in its first round is not run again.
-                    if round > 0, let first = perCase[b][index].first, first.status != .ok { continue }
-                    var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
-                    if batches.count > 1 { result.targetPath = batch.target.path }
-                    if let l = batch.label, !l.isEmpty {
-                        result.targetKey = l
-                        result.label = "\(l): " + result.label
-                    }
-                    perCase[b][index].append(result)
+            for (position, (b, index)) in Self.roundOrder(batches.map(\.specs), round: round).enumerated() {
+                let batch = batches[b], spec = batch.specs[index]
+                done += 1
+                if stop.load(ordering: .relaxed) { break rounds }
+                // A case skipped or failed in its first round is not run again.
+                if round > 0, let first = perCase[b][index].first, first.status != .ok { continue }
+                var result = runCase(spec, index: index, in: batch, skipUnsupported: skipUnsupported, position: done, total: total)
+                result.roundPosition = position
+                if batches.count > 1 { result.targetPath = batch.target.path }
+                if let l = batch.label, !l.isEmpty {
+                    result.targetKey = l
+                    result.label = "\(l): " + result.label
                 }
+                perCase[b][index].append(result)
             }
         }
         let results = perCase.flatMap { $0 }.filter { !$0.isEmpty }.map { reps in
@@ -140,8 +140,40 @@ public final class RunSession {
                           arguments: arguments, cases: results)
         if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target, key: $0.label) } }
         if repeats > 1 { r.repeatCount = repeats }
+        let comparisons = ClassComparison.compute(results)
+        if !comparisons.isEmpty { r.classComparisons = comparisons }
         r.interrupted = stop.load(ordering: .relaxed) || results.contains { $0.interrupted }
         return r
+    }
+
+    /// The order of one round, as (batch, case) indices. Cases are grouped by target and
+    /// engine setting (everything but class and block size), so the cases a class
+    /// comparison pairs run next to each other; each round rotates the targets, the groups
+    /// within a target and the cases within a group by one, so that no case always runs
+    /// first or last and slow drift within a round does not land on one class.
+    public static func roundOrder(_ batches: [[CaseSpec]], round: Int) -> [(Int, Int)] {
+        func rotated<T>(_ a: [T]) -> [T] {
+            guard !a.isEmpty else { return a }
+            let k = round % a.count
+            return Array(a[k...] + a[..<k])
+        }
+        var out: [(Int, Int)] = []
+        for b in rotated(Array(batches.indices)) {
+            var order: [String] = []
+            var groups: [String: [Int]] = [:]
+            for (i, s) in batches[b].enumerated() {
+                var g = s
+                g.pathClass = nil
+                g.blockSize = 0
+                let key = CaseResult.makeID(g)
+                if groups[key] == nil { order.append(key) }
+                groups[key, default: []].append(i)
+            }
+            for key in rotated(order) {
+                for i in rotated(groups[key]!) { out.append((b, i)) }
+            }
+        }
+        return out
     }
 
     func runCase(_ spec: CaseSpec, index: Int, in batch: CaseBatch, skipUnsupported: Bool, position: Int, total: Int) -> CaseResult {

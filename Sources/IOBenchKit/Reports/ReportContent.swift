@@ -32,21 +32,22 @@ public enum ReportContent {
         }
     }
 
-    public static let classHeaders = ["engine", "class", "bs", "positions", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "mappings/read"]
+    public static let classHeaders = ["engine", "class", "bs", "positions", "vs (reference)", "p50", "Δp50", "p99", "Δp99", "CPU µs/IO", "ΔCPU µs/IO", "IOPS", "IOPS ×", "mappings/read"]
 
     /// The cases with a path class that measured something, in report order.
     public static func classedCases(_ cases: [CaseResult]) -> [CaseResult] {
         cases.filter { $0.config.pathClass != nil && $0.status != .skipped && $0.ios > 0 }
     }
 
-    /// One row per classed case, grouped by engine setting (everything but class and bs),
-    /// each with its difference from the simple class of its group.
+    /// One row per classed case, grouped by target and engine setting (everything but
+    /// class and bs), each with its paired Δs against its like-for-like reference
+    /// (`ClassComparison`): the reference is named in the "vs" column.
     public static func classRows(_ classed: [CaseResult]) -> [[String]] {
         func groupKey(_ c: CaseResult) -> String {
             var s = c.config
             s.pathClass = nil
             s.blockSize = 0
-            return CaseResult.makeID(s)
+            return (c.targetKey ?? c.targetPath ?? "") + "\u{0}" + CaseResult.makeID(s)
         }
         var order: [String] = []
         var groups: [String: [CaseResult]] = [:]
@@ -55,27 +56,83 @@ public enum ReportContent {
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(c)
         }
-        func signed(_ v: Double, _ f: (Double) -> String) -> String { (v >= 0 ? "+" : "−") + f(abs(v)) }
+        let comparisons = Dictionary(ClassComparison.compute(classed).map { ($0.caseIdentity, $0) }, uniquingKeysWith: { a, _ in a })
         var rows: [[String]] = []
         for k in order {
-            let g = groups[k]!
-            let base = g.first { $0.config.pathClass == .simple }
+            // Within a setting: classes in their canonical order, then by block size.
+            let g = groups[k]!.sorted {
+                let a = PathClass.allCases.firstIndex(of: $0.config.pathClass!)!, b = PathClass.allCases.firstIndex(of: $1.config.pathClass!)!
+                return a != b ? a < b : $0.config.blockSize < $1.config.blockSize
+            }
             for c in g {
                 guard let l = c.latency, let cpu = c.cpu else { continue }
                 let p50 = Double(l.value(at: 50) ?? 0), p99 = Double(l.value(at: 99) ?? 0)
-                var d50 = "", d99 = "", dcpu = ""
-                if let b = base, c.config.pathClass != .simple, let bl = b.latency, let bc = b.cpu {
-                    d50 = signed(p50 - Double(bl.value(at: 50) ?? 0)) { Fmt.latency($0) }
-                    d99 = signed(p99 - Double(bl.value(at: 99) ?? 0)) { Fmt.latency($0) }
-                    dcpu = signed((cpu.perIONs - bc.perIONs) / 1000) { String(format: "%.2f", $0) }
+                var vs = "", d50 = "", d99 = "", dcpu = "", diops = ""
+                if let cmp = comparisons[c.identity] {
+                    vs = cmp.referenceName
+                    if cmp.missingReference != nil {
+                        vs += " (not run)"
+                    } else {
+                        d50 = cmp.delta(.p50).map { deltaText($0) { Fmt.latency($0) } } ?? ""
+                        d99 = cmp.delta(.p99).map { deltaText($0) { Fmt.latency($0) } } ?? ""
+                        dcpu = cmp.delta(.cpuPerIO).map { deltaText($0) { String(format: "%.2f", $0 / 1000) } } ?? ""
+                        diops = cmp.delta(.iops).map { ratioText($0) } ?? ""
+                    }
                 }
-                let setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
+                var setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
+                if let key = c.targetKey, !key.isEmpty { setting = key + ": " + setting }
+                let latencyTimed = l.count > 0
                 rows.append([setting, c.config.pathClass!.rawValue, Units.formatSize(UInt64(c.config.blockSize)),
-                             c.plan.map { "\($0.positions)" } ?? "", Fmt.latency(p50), d50, Fmt.latency(p99), d99,
-                             String(format: "%.2f", cpu.perIONs / 1000), dcpu, TextReport.mappingsText(c)])
+                             c.plan.map { "\($0.positions)" } ?? "", vs,
+                             latencyTimed ? Fmt.latency(p50) : "-", d50, latencyTimed ? Fmt.latency(p99) : "-", d99,
+                             String(format: "%.2f", cpu.perIONs / 1000), dcpu, Fmt.count(c.iops), diops, TextReport.mappingsText(c)])
             }
         }
         return rows
+    }
+
+    /// A paired difference as the class table shows it: "+12.3µs ±4.1µs" when the 95%
+    /// interval excludes 0; "n.d. (<5.2µs)" (no difference detected, |Δ| below the
+    /// interval's bound) when it includes 0; "+12.3µs (n=1)" with one round.
+    public static func deltaText(_ d: PairedDelta, _ f: (Double) -> String) -> String {
+        func signed(_ v: Double) -> String { (v >= 0 ? "+" : "−") + f(abs(v)) }
+        switch d.finding {
+        case .noInterval: return signed(d.estimate) + " (n=1)"
+        case .noDifference: return "n.d. (<" + f(d.bound ?? 0) + ")"
+        case .higher, .lower:
+            let half = ((d.high ?? d.estimate) - (d.low ?? d.estimate)) / 2
+            return signed(d.estimate) + " ±" + f(half)
+        }
+    }
+
+    /// An IOPS ratio: "×0.82 [0.78–0.86]", "n.d. [0.95–1.04]", "×0.82 (n=1)".
+    public static func ratioText(_ d: PairedDelta) -> String {
+        let r: (Double) -> String = { String(format: $0 >= 10 ? "%.1f" : "%.2f", $0) }
+        switch d.finding {
+        case .noInterval: return "×" + r(d.estimate) + " (n=1)"
+        case .noDifference: return "n.d. [" + r(d.low ?? 0) + "–" + r(d.high ?? 0) + "]"
+        case .higher, .lower: return "×" + r(d.estimate) + " [" + r(d.low ?? 0) + "–" + r(d.high ?? 0) + "]"
+        }
+    }
+
+    /// The lines under the class table that say how to read its Δs.
+    public static func classLegend(_ cases: [CaseResult]) -> [String] {
+        let all = ClassComparison.compute(cases)
+        let comparisons = all.filter { $0.missingReference == nil }
+        var out: [String] = []
+        if !comparisons.isEmpty {
+            let rounds = comparisons.flatMap(\.deltas).map(\.rounds)
+            let lo = rounds.min() ?? 0, hi = rounds.max() ?? 0
+            out.append("Δ = this row − its reference (vs), paired round by round on the same target and engine setting: mean of \(lo == hi ? "\(lo)" : "\(lo)–\(hi)") round\(hi == 1 ? "" : "s") ± the 95% t interval's half-width; IOPS × = this row / reference [95% interval].")
+            out.append("n.d. = no difference detected: the interval includes 0 (×1); (<x) is the largest |Δ| the interval allows.")
+            if lo < 2 { out.append("(n=1): one round, so no interval: run with --repeat 3 or more to pair rounds.") }
+        }
+        var seen = Set<String>()
+        for c in all where c.missingReference != nil && seen.insert(c.referenceName).inserted {
+            let skipped = cases.contains { $0.status == .skipped && $0.config.pathClass == c.referenceClass && $0.config.blockSize == c.referenceBlockSize }
+            out.append("no Δ against \(c.referenceName): " + (skipped ? "it was skipped (the reason is listed below)" : "it was not run (add it to --class)"))
+        }
+        return out
     }
 
     /// The notes under the class table: few-positions warnings (with the case), the

@@ -104,10 +104,11 @@ public enum MarkdownReport {
         }
         let classed = ReportContent.classedCases(r.cases)
         if !classed.isEmpty {
-            out += "\n**Path classes** (Δ is the difference from the simple class of the same engine setting)\n\n"
+            out += "\n**Path classes**, each against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs\n\n"
             out += table(ReportContent.classHeaders, ReportContent.classRows(classed))
             let notes = ReportContent.classNotes(classed)
-            var lines: [String] = notes.warnings.map { "note: \(escape($0.0.label)): \(escape($0.1))" }
+            var lines: [String] = ReportContent.classLegend(r.cases).map(escape)
+            lines += notes.warnings.map { "note: \(escape($0.0.label)): \(escape($0.1))" }
             if let v = notes.verdict { lines.append(escape(v)) }
             lines += notes.traceNotes.map { "path trace: " + escape($0) }
             if !lines.isEmpty { out += "\n" + lines.map { "- \($0)\n" }.joined() }

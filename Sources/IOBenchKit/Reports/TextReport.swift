@@ -81,8 +81,9 @@ public enum TextReport {
     static func classComparison(_ cases: [CaseResult]) -> String {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
-        var out = "path classes (Δ is the difference from the simple class of the same engine setting)\n"
+        var out = "path classes, each against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs\n"
         out += table(headers: ReportContent.classHeaders, rows: ReportContent.classRows(classed))
+        for line in ReportContent.classLegend(cases) { out += line + "\n" }
         let notes = ReportContent.classNotes(classed)
         for (c, w) in notes.warnings { out += "note: \(c.label): \(w)\n" }
         if let verdict = notes.verdict { out += verdict + "\n" }

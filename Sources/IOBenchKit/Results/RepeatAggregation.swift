@@ -52,9 +52,12 @@ public struct RepeatResult: Codable, Sendable {
     public var errors: ErrorSummary
     public var histogram: HistogramEncoding?
     public var timelineIOPS: [UInt64]
+    /// Where this repetition ran in its round (0 = first).
+    public var roundPosition: Int?
 
     enum CodingKeys: String, CodingKey {
         case index, ios, iops, latency, cpu, errors, histogram
+        case roundPosition = "round_position"
         case elapsedNs = "elapsed_ns"
         case timelineIOPS = "timeline_iops"
     }
@@ -84,7 +87,7 @@ extension CaseResult {
             }
             out.interrupted = out.interrupted || r.interrupted
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
-                                     cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS))
+                                     cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS, roundPosition: r.roundPosition))
         }
         out.ios = totals.ios
         out.errors = totals.errors

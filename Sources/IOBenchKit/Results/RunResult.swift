@@ -25,6 +25,9 @@ public struct RunResult: Codable, Sendable {
     public var repeatCount: Int?
     /// `iobench merge`: the results merged into this one, with their hosts.
     public var mergedFrom: [MergeSource]?
+    /// Every classed case against its like-for-like reference, paired by round with a
+    /// 95% t interval (see `ClassComparison`). Reports recompute it from the cases.
+    public var classComparisons: [ClassComparison]?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -38,6 +41,7 @@ public struct RunResult: Codable, Sendable {
         case schema, tool, interrupted, environment, target, targets, arguments, cases
         case repeatCount = "repeat_count"
         case mergedFrom = "merged_from"
+        case classComparisons = "class_comparisons"
         case schemaVersion = "schema_version"
         case startedAt = "started_at"
     }
@@ -303,6 +307,8 @@ public struct CaseResult: Codable, Sendable {
     /// `--verify-path`: the kernel's own count of mappings and bios per read of this
     /// case's class, from a short traced pass.
     public var pathVerification: PathVerification?
+    /// Where the case ran in its round (0 = first): rounds rotate the order.
+    public var roundPosition: Int?
     /// `--repeat N`: every repetition, whole. The case's own fields are then the
     /// aggregate (merged histogram, summed reads, mean IOPS).
     public var repeats: [RepeatResult]?
@@ -398,6 +404,7 @@ public struct CaseResult: Codable, Sendable {
         case elapsedNs = "elapsed_ns"
         case targetPath = "target_path"
         case targetKey = "target_key"
+        case roundPosition = "round_position"
         case pathVerification = "path_verification"
         case repeats, spread, sources
         case bytesPerSecond = "bytes_per_second"
@@ -475,6 +482,7 @@ extension CaseResult {
         plan = try c.decodeIfPresent(PlanSummary.self, forKey: .plan)
         targetPath = try c.decodeIfPresent(String.self, forKey: .targetPath)
         targetKey = try c.decodeIfPresent(String.self, forKey: .targetKey)
+        roundPosition = try c.decodeIfPresent(Int.self, forKey: .roundPosition)
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats)
         spread = try c.decodeIfPresent(RepeatSpread.self, forKey: .spread)

@@ -183,16 +183,16 @@ public enum HTMLReport {
         return t
     }
 
-    /// The text report's path-class table: each class next to the simple class of the same
-    /// engine setting.
+    /// The text report's path-class table: each class against its like-for-like reference.
     static func classTable(_ cases: [CaseResult]) -> String {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
         let rows = ReportContent.classRows(classed)
-        var t = "<p class=\"note\">Δ is the difference from the simple class of the same engine setting.</p>\n"
-        t += table(ReportContent.classHeaders, rows, numeric: [2, 3, 4, 5, 6, 7, 8, 9])
+        var t = "<p class=\"note\">Each class against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs.</p>\n"
+        t += table(ReportContent.classHeaders, rows, numeric: [2, 3, 5, 6, 7, 8, 9, 10, 11, 12])
         let found = ReportContent.classNotes(classed)
-        var notes = found.warnings.map { "\($0.0.label): \($0.1)" }
+        var notes = ReportContent.classLegend(cases)
+        notes += found.warnings.map { "\($0.0.label): \($0.1)" }
         if let verdict = found.verdict { notes.append(verdict) }
         notes += found.traceNotes.map { "path trace: \($0)" }
         if !notes.isEmpty { t += "<ul class=\"notes\">" + notes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n" }
