@@ -152,7 +152,9 @@ final class TableFormatsTests: XCTestCase {
         XCTAssertTrue(table[3].hasPrefix("| io_uring 8k QD32 x2 multi-extent |"), table[3])
         XCTAssertTrue(table[4].hasPrefix("| libaio 4k QD1 (!) |"), table[4])
 
-        let bullets = lines.filter { $0.hasPrefix("- ") }
+        // Under the class table: its one multi-extent case has no single-extent reference.
+        XCTAssertTrue(md.contains("- no Δ against single-extent 8k: it was not run (add it to --class)"), md)
+        let bullets = lines.filter { $0.hasPrefix("- ") && !$0.hasPrefix("- no Δ") }
         XCTAssertEqual(bullets.count, 2, md)
         XCTAssertTrue(bullets[0].hasPrefix("- **failed**: libaio 4k QD1: read at 4096 failed"), bullets[0])
         XCTAssertTrue(bullets[1].hasPrefix("- skipped: io_uring-poll 4k QD1: /sys/block/vda/queue/io_poll is 0"), bullets[1])
