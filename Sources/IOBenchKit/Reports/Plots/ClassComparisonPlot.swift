@@ -26,11 +26,13 @@ public enum ClassComparisonPlot {
             var s = c.result.config
             s.pathClass = nil
             s.blockSize = 0
-            let setting = CaseResult.makeID(s), source = c.source ?? ""
+            // The same setting on two targets of one run is two groups, as in two files.
+            let setting = CaseResult.makeID(s), source = (c.source ?? "") + "\u{0}" + (c.result.targetKey ?? "")
             if !settings.contains(setting) { settings.append(setting) }
             if !sources.contains(source) { sources.append(source) }
             let key = setting + "\u{0}" + source
             var name = "\(s.engine.rawValue) QD\(s.queueDepth)" + (s.jobs > 1 ? " x\(s.jobs)" : "")
+            if let k = c.result.targetKey, !k.isEmpty { name = k + ": " + name }
             if let src = c.source { name = src + " · " + name }
             if byKey[key] == nil { byKey[key] = Group(name: name, bars: []) }
             byKey[key]!.bars.append(c)
