@@ -504,7 +504,7 @@ struct RunCommand: ParsableCommand {
         for arg in target {
             let (given, path) = try Self.parseTarget(arg)
             let name = Self.fileName(path)
-            let label = given ?? name
+            let label = given ?? Self.defaultLabel(path)
             // One file twice (a hard link, a symlink, two names of a device) first: the
             // labels would collide too, but that is not the mistake.
             let id = Self.fileIdentity(path)
@@ -521,6 +521,12 @@ struct RunCommand: ParsableCommand {
             out.append((label, path))
         }
         return out
+    }
+
+    /// The label of a target given without one: its file name, with characters a label
+    /// cannot hold written as '_' (`k=v.dat` → `k_v.dat`).
+    static func defaultLabel(_ path: String) -> String {
+        String(fileName(path).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
     }
 
     static func fileName(_ path: String) -> String {
