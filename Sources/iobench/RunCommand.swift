@@ -109,7 +109,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("complete-batch"), help: ArgumentHelp("Completions to wait for before reaping (fio's iodepth_batch_complete_min); all that are ready are reaped.", valueName: "n"))
     var completeBatch: Int = 1
 
-    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"))
+    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id, LABEL/id with several targets) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"))
     var histLog: String?
 
     @Option(name: .customLong("hist-interval"), help: ArgumentHelp("Interval of --hist-log.", valueName: "duration"))
