@@ -7,7 +7,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two results; exit 1 only when a change is beyond its threshold with the noise accounted for.",
         discussion: """
-        Cases are matched by their id (engine, pattern, bs, iodepth, jobs, options, class). \
+        Cases are matched by their id (engine, pattern, bs, iodepth, jobs, options, class) \
+        and, for runs of several --target LABEL=PATH, by the label: ext4 with ext4, shown as \
+        ext4/ID. A one-target run has no label, so one-target baselines keep matching. \
         For each, IOPS, mean, p50, p99 and p99.9 latency and CPU time per read are judged: \
         the change d = ln(new/base) gets an interval (Welch's t over the repeats; the \
         histogram's binomial order-statistic interval for percentiles; per-second IOPS or \

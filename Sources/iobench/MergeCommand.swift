@@ -7,7 +7,8 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge results losslessly: matching cases' histograms are added, hosts are kept.",
         discussion: """
-        Cases with the same id in several results (repeats, runs on several hosts) become one \
+        Cases with the same id (and target label, for runs of several --target LABEL=PATH) in \
+        several results (repeats, runs on several hosts) become one \
         case whose latency histogram is the sum of theirs, exactly as if every read had been \
         recorded in one histogram. Each case keeps where it came from in 'sources' (file, \
         host, start time, reads, IOPS); its IOPS is the mean over sources.
@@ -29,7 +30,7 @@ struct MergeCommand: ParsableCommand {
     @Flag(name: .customLong("force-overwrite"), help: "Let --output replace an existing file that is not an iobench output. Without it such a file is never written.")
     var forceOverwrite = false
 
-    @Flag(name: .customLong("allow-config-mismatch"), help: "Merge cases with the same id even when their configuration differs (block size, queue depth, jobs, engine options, class, pattern, region, verify, error handling, latency sampling). Without it such cases are refused, naming the field.")
+    @Flag(name: .customLong("allow-config-mismatch"), help: "Merge cases with the same id and target label even when their configuration differs (block size, queue depth, jobs, engine options, class, pattern, region, verify, error handling, latency sampling). Without it such cases are refused, naming the field.")
     var allowConfigMismatch = false
 
     func run() throws {

@@ -14,11 +14,20 @@ struct RunCommand: ParsableCommand {
         read. Without --engine, every engine is run and those this machine cannot run are \
         listed as skipped with the reason.
 
+        Several targets: repeat --target, best as LABEL=PATH (e.g. ext4=/mnt/ext4/t.dat \
+        xfs=/mnt/xfs/t.dat). Every case runs on every target, and each case is identified by \
+        its id and its target's label (target_key in the JSON; the label defaults to the file \
+        name), so 'compare' and 'merge' match ext4 with ext4 and xfs with xfs. With --repeat, \
+        repeats run in rounds over all targets, so drift of the machine spreads over every \
+        filesystem alike. With one target there is no label: ids are as always, and stored \
+        baselines keep matching.
+
         Examples:
           iobench                                   compare all engines on the scratch file
           iobench run --engine io_uring --iodepth 32 --runtime 10s
           iobench run --engine io_uring --iodepth 128 --fixed-buffers --registered-files --submit-batch 32
           iobench run --target /dev/loop0 --engine libaio --iodepth 1,32 --format json --output out.json
+          iobench run --target ext4=/mnt/ext4/t.dat --target xfs=/mnt/xfs/t.dat --engine io_uring --iodepth 1,32 --repeat 5 --output fs.json
         """
     )
 
@@ -58,8 +67,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seed of the offset generator; the same seed gives the same offsets.", valueName: "n"))
     var seed: UInt64 = 0x10BE_4C11
 
-    @Option(name: .long, help: ArgumentHelp("File or block device to read (block devices are opened read-only). A missing file is created and filled. Default: iobench.dat in --dir.", valueName: "path"))
-    var target: String?
+    @Option(name: .long, help: ArgumentHelp("File or block device to read (block devices are opened read-only). A missing file is created and filled. Default: iobench.dat in --dir. Repeatable: --target LABEL=PATH runs every case on every target, each case identified by its id and LABEL (default: the file name); LABEL is 1-32 of A-Z a-z 0-9 . _ - (e.g. ext4=/mnt/ext4/t.dat). A path that exists is always a path, '=' or not.", valueName: "[label=]path"))
+    var target: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Directory of the scratch file. Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
     var dir: String?
@@ -104,13 +113,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("complete-batch"), help: ArgumentHelp("Completions to wait for before reaping (fio's iodepth_batch_complete_min); all that are ready are reaped.", valueName: "n"))
     var completeBatch: Int = 1
 
-    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"))
+    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id, LABEL/id with several targets) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"))
     var histLog: String?
 
     @Option(name: .customLong("hist-interval"), help: ArgumentHelp("Interval of --hist-log.", valueName: "duration"))
     var histInterval: String = "1s"
 
-    @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (values in µs).", valueName: "dir"))
+    @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (DIR/<label>_<case id>.hgrm with several targets; values in µs).", valueName: "dir"))
     var hgrmDir: String?
 
     @Option(name: .customLong("plot"), help: ArgumentHelp("Write the plots (spectrum.svg, histogram.svg, timeline.svg, classes.svg) and a self-contained report.html to DIR, created when missing. 'iobench report' makes the same from a saved result.", valueName: "dir"))
@@ -133,7 +142,7 @@ struct RunCommand: ParsableCommand {
 
     /// No engine, class or target named: compare the engines on the scratch file, then
     /// the path classes on a fragmented scratch file.
-    var isDefaultSuite: Bool { engine == nil && pathClasses == nil && target == nil }
+    var isDefaultSuite: Bool { engine == nil && pathClasses == nil && target.isEmpty }
 
     func run() throws {
         guard ["text", "json", "markdown", "csv", "junit"].contains(format) else {
@@ -150,18 +159,22 @@ struct RunCommand: ParsableCommand {
         guard intervalNs >= 10_000_000 else {
             throw IOBenchError.badInput("--hist-interval \(histInterval) is too short; use 10ms or more")
         }
-        let targetPath = try resolveTargetPath()
-        // Outputs never replace the target (nor the default suite's fragmented file), nor a
+        let targets = try resolveTargets()
+        let targetPath = targets[0].path
+        // Outputs never replace a target (nor the default suite's fragmented file), nor a
         // file that is not iobench's own without --force-overwrite: checked before anything runs.
-        var protected = [ProtectedFile(targetPath, role: "the target")]
+        var protected = targets.map { t in
+            ProtectedFile(t.path, role: targets.count == 1 ? "the target" : "the target \(t.label ?? t.path)")
+        }
         if isDefaultSuite { protected.append(ProtectedFile(Self.fragmentedPath(in: Target.parentDirectory(of: targetPath)), role: "the default run's fragmented file")) }
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: protected)
-        try checkOutputPaths(outputs, specs: specs)
-        var request = TargetRequest(path: targetPath, size: try size.map { try Units.parseSize($0, option: "size") })
-        request.forceOverwrite = forceOverwrite
+        try checkOutputPaths(outputs, specs: specs, labels: targets.map(\.label))
+        let regionSize = try size.map { try Units.parseSize($0, option: "size") }
         // Checks that need no target: before anything is created.
-        if let lbs = Target.probeLogicalBlockSize(path: targetPath), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
-            throw IOBenchError.badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(targetPath) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
+        for t in targets {
+            if let lbs = Target.probeLogicalBlockSize(path: t.path), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
+                throw IOBenchError.badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(t.path) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
+            }
         }
         if engine != nil {
             for s in specs { try RunSession.preflight(s.engine) }
@@ -178,17 +191,27 @@ struct RunCommand: ParsableCommand {
         // Signals stop the run from here on, file creation included.
         let stop = ManagedAtomic<Bool>(false)
         SignalStop.install(stop)
-        let target = try Target.open(request, log: log)
-        let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
-        for (i, spec) in specs.enumerated() {
-            if plans[i]?.rawDevice == nil {
-                try CaseRunner.check(spec, against: target)
-            } else if spec.verify && !target.isStamped {
-                // Raw reads are checked against the file's stamp at their file offsets.
-                throw IOBenchError.badInput("--verify needs a target iobench wrote (its data is stamped with offsets); \(target.path) was not written by iobench")
+        // Every target is opened (created when missing), checked and planned before
+        // anything is measured: a mistake about the last one stops the run at once.
+        var batches: [CaseBatch] = []
+        for t in targets {
+            var request = TargetRequest(path: t.path, size: regionSize)
+            request.forceOverwrite = forceOverwrite
+            let target = try Target.open(request, log: log)
+            if let other = batches.first(where: { Self.sameFile($0.target, target) }) {
+                throw IOBenchError.badInput("--target \(other.target.path) and --target \(target.path) are the same file; name each target once, e.g. --target a=PATH1 --target b=PATH2")
             }
+            let (plans, _) = try planClasses(specs, target: target, skipFailures: false)
+            for (i, spec) in specs.enumerated() {
+                if plans[i]?.rawDevice == nil {
+                    try CaseRunner.check(spec, against: target)
+                } else if spec.verify && !target.isStamped {
+                    // Raw reads are checked against the file's stamp at their file offsets.
+                    throw IOBenchError.badInput("--verify needs a target iobench wrote (its data is stamped with offsets); \(target.path) was not written by iobench")
+                }
+            }
+            batches.append(CaseBatch(target: target, specs: specs, plans: plans, label: t.label))
         }
-        var batches = [CaseBatch(target: target, specs: specs, plans: plans)]
         if isDefaultSuite {
             batches.append(try classSuiteBatch(scratchDirectory: Target.parentDirectory(of: targetPath), log: log))
         }
@@ -218,7 +241,7 @@ struct RunCommand: ParsableCommand {
         }
         if let hgrmDir {
             for c in result.cases where c.histogram != nil {
-                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + c.id + ".hgrm", option: "--hgrm")
+                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + Self.hgrmName(id: c.id, label: c.targetKey), option: "--hgrm")
             }
         }
         if let plotDir {
@@ -247,7 +270,8 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Every case's interval histograms in one log, tagged with the case id, timed from
+    /// Every case's interval histograms in one log, tagged with the case identity (`LABEL/id`
+    /// with several targets), timed from
     /// the first case's start.
     static func intervalLog(_ r: RunResult) -> String {
         let origin = r.cases.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
@@ -256,7 +280,7 @@ struct RunCommand: ParsableCommand {
             for iv in c.intervals {
                 var t = iv
                 t.startNs += c.measureStartEpochNs &- origin
-                t.tag = c.id
+                t.tag = c.identity
                 all.append(t)
             }
         }
@@ -363,7 +387,7 @@ struct RunCommand: ParsableCommand {
 
     /// Every output is checked before anything is measured: its directory exists, and the
     /// output rule (`OutputGuard`) allows writing it. `--plot DIR` is created now.
-    func checkOutputPaths(_ outputs: OutputGuard, specs: [CaseSpec]) throws {
+    func checkOutputPaths(_ outputs: OutputGuard, specs: [CaseSpec], labels: [String?] = [nil]) throws {
         // --plot's directory first: another output may be named inside it.
         if let plotDir { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
         var files = [("--output", output), ("--hist-log", histLog)].compactMap { o, p in p.map { (o, $0) } }
@@ -373,10 +397,12 @@ struct RunCommand: ParsableCommand {
             guard stat(hgrmDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw IOBenchError.badInput("--hgrm \(hgrmDir) is not a directory; create it first")
             }
-            for spec in specs {
-                let file = hgrmDir + "/" + CaseResult.makeID(spec) + ".hgrm"
-                try outputs.check(file, option: "--hgrm")
-                files.append(("--hgrm", file))
+            for label in labels {
+                for spec in specs {
+                    let file = hgrmDir + "/" + Self.hgrmName(id: CaseResult.makeID(spec), label: label)
+                    try outputs.check(file, option: "--hgrm")
+                    files.append(("--hgrm", file))
+                }
             }
         }
         if let plotDir {
@@ -444,8 +470,94 @@ struct RunCommand: ParsableCommand {
         return s
     }
 
+    /// `--hgrm`'s file for a case: `<case id>.hgrm`, or `<label>_<case id>.hgrm` for a
+    /// case of a labelled target.
+    static func hgrmName(id: String, label: String?) -> String {
+        guard let label, !label.isEmpty else { return id + ".hgrm" }
+        return label + "_" + id + ".hgrm"
+    }
+
+    /// A target's label: 1 to 32 of letters, digits, '.', '_' and '-', not starting with
+    /// '.', '_' or '-'.
+    static func isValidLabel(_ s: Substring) -> Bool {
+        guard let first = s.first, s.count <= 32, first.isASCII, first.isLetter || first.isNumber else { return false }
+        return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
+    }
+
+    /// `--target PATH` or `--target LABEL=PATH`. An argument naming an existing path is
+    /// that path even when it holds '='; otherwise a valid label before the first '='
+    /// makes it LABEL=PATH (so PATH may hold '=' too).
+    static func parseTarget(_ arg: String) throws -> (label: String?, path: String) {
+        var st = stat()
+        if lstat(arg, &st) == 0 { return (nil, arg) }
+        guard let eq = arg.firstIndex(of: "="), isValidLabel(arg[..<eq]) else { return (nil, arg) }
+        let path = String(arg[arg.index(after: eq)...])
+        guard !path.isEmpty else {
+            throw IOBenchError.badInput("--target '\(Units.printable(arg))' has a label but no path; write --target LABEL=PATH, e.g. --target \(arg[..<eq])=/mnt/ext4/iobench.dat")
+        }
+        return (String(arg[..<eq]), path)
+    }
+
+    /// The targets to read, in the order given, each with its label: nil for a run of
+    /// one target (no target key: ids and baselines as always), else `LABEL` or the
+    /// file name. Duplicate labels and one file named twice are refused.
+    func resolveTargets() throws -> [(label: String?, path: String)] {
+        if target.count <= 1 { return [(nil, try resolveTargetPath())] }
+        var out: [(label: String?, path: String)] = []
+        var identities: [(String, String)] = []  // (file identity, path as given)
+        for arg in target {
+            let (given, path) = try Self.parseTarget(arg)
+            let name = Self.fileName(path)
+            let label = given ?? Self.defaultLabel(path)
+            // One file twice (a hard link, a symlink, two names of a device) first: the
+            // labels would collide too, but that is not the mistake.
+            let id = Self.fileIdentity(path)
+            if let (_, otherPath) = identities.first(where: { $0.0 == id }) {
+                throw IOBenchError.badInput("--target \(otherPath) and --target \(path) are the same file; name each target once, e.g. --target a=PATH1 --target b=PATH2")
+            }
+            identities.append((id, path))
+            guard Self.isValidLabel(Substring(label)) else {
+                throw IOBenchError.badInput("the file name '\(Units.printable(name))' of --target \(Units.printable(path)) cannot be its label (1-32 of A-Z a-z 0-9 . _ -, starting with a letter or digit); label it: --target a=\(Units.printable(path))")
+            }
+            if let other = out.first(where: { $0.label == label }) {
+                throw IOBenchError.badInput("two targets are labelled '\(label)' (\(other.path) and \(path)); give each its own label, e.g. --target a=\(other.path) --target b=\(path)")
+            }
+            out.append((label, path))
+        }
+        return out
+    }
+
+    /// The label of a target given without one: its file name, with characters a label
+    /// cannot hold written as '_' (`k=v.dat` → `k_v.dat`).
+    static func defaultLabel(_ path: String) -> String {
+        String(fileName(path).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
+    }
+
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// What makes two paths one file: the device of a block device, the inode of an
+    /// existing file, else the canonical path of a file still to be created.
+    static func fileIdentity(_ path: String) -> String {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFBLK { return "blk:\(st.st_rdev)" }
+            return "ino:\(st.st_dev):\(st.st_ino)"
+        }
+        return "path:" + OutputGuard.canonical(path)
+    }
+
+    /// Two opened targets that are one file (a hard link, or two names of one device).
+    static func sameFile(_ a: Target, _ b: Target) -> Bool {
+        var sa = stat(), sb = stat()
+        guard fstat(a.fd, &sa) == 0, fstat(b.fd, &sb) == 0 else { return false }
+        if (sa.st_mode & S_IFMT) == S_IFBLK || (sb.st_mode & S_IFMT) == S_IFBLK { return sa.st_rdev == sb.st_rdev }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
     func resolveTargetPath() throws -> String {
-        if let target { return target }
+        if let first = target.first { return try Self.parseTarget(first).path }
         let base = dir ?? ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: base, isDirectory: &isDir) else {

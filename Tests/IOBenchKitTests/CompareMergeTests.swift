@@ -302,6 +302,107 @@ final class CompareMergeTests: XCTestCase {
         XCTAssertEqual(agg.latency?.count, 15_000, "merged histogram")
         XCTAssertNotNil(agg.spread?.percentilesNs["99.9"])
     }
+
+    // MARK: case identity: id plus target key
+
+    /// A case of a labelled target, as RunSession makes it.
+    func keyed(_ key: String?, _ engine: EngineKind = .ioUring, latencyNs: Double = 1e5, seed: UInt64 = 1) -> CaseResult {
+        var c = repeatCase(engine, latencyNs: latencyNs, iops: 6e4, seed: seed)
+        if let key {
+            c.targetKey = key
+            c.label = key + ": " + c.label
+        }
+        return c
+    }
+
+    func testCompareMatchesByIdAndTargetKey() throws {
+        let id = "io_uring-randread-bs4k-qd32-j1"
+        // The same id on two targets: two cases. xfs twice as slow must not be read as
+        // ext4 regressing, nor the other way round.
+        let base = result([keyed("ext4"), keyed("xfs", latencyNs: 2e5, seed: 2)])
+        let same = try Comparator.compare(base: base, new: base, baseName: "b", newName: "n")
+        XCTAssertEqual(same.cases.map(\.identity), ["ext4/" + id, "xfs/" + id])
+        XCTAssertEqual(same.cases.map(\.targetKey), ["ext4", "xfs"])
+        XCTAssertEqual(same.regressions, 0)
+        XCTAssertEqual(same.missingInNew, [])
+        // Only ext4 in NEW: xfs is missing, by identity.
+        let onlyExt4 = try Comparator.compare(base: base, new: result([keyed("ext4", seed: 3)]), baseName: "b", newName: "n")
+        XCTAssertEqual(onlyExt4.missingInNew, ["xfs/" + id])
+        XCTAssertEqual(onlyExt4.cases.count, 1)
+        XCTAssertTrue(ComparisonReport.text(onlyExt4).contains("missing in n: xfs/" + id))
+        XCTAssertTrue(ComparisonReport.junit(onlyExt4).contains("name=\"xfs/\(id) present\""))
+        XCTAssertTrue(ComparisonReport.junit(onlyExt4).contains("name=\"ext4/\(id) p50\""))
+        // A key on one side only: no case in common, and the message says why.
+        XCTAssertThrowsError(try Comparator.compare(base: result([keyed(nil)]), new: result([keyed("ext4")]), baseName: "b", newName: "n")) { e in
+            XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
+            XCTAssertTrue("\(e)".contains("target keys differ"), "\(e)")
+        }
+        // Configurations are checked per identity: ext4 at bs 4k and xfs at bs 8k are not a mismatch.
+        var xfs8k = keyed("xfs", seed: 4)
+        xfs8k.config.blockSize = 8192
+        XCTAssertNoThrow(try Comparator.compare(base: result([keyed("ext4"), xfs8k]), new: result([keyed("ext4", seed: 5), xfs8k]), baseName: "b", newName: "n"))
+    }
+
+    func testComparisonJSONCarriesTheTargetKeyOnlyWhenThereIsOne() throws {
+        let c = try Comparator.compare(base: result([keyed("a"), keyed(nil, .libaio)]), new: result([keyed("a", seed: 2), keyed(nil, .libaio, seed: 2)]),
+                                       baseName: "b", newName: "n")
+        let object = try JSONSerialization.jsonObject(with: ComparisonReport.json(c)) as? [String: Any]
+        let cases = object?["cases"] as? [[String: Any]] ?? []
+        XCTAssertEqual(cases.count, 2)
+        XCTAssertEqual(cases[0]["target_key"] as? String, "a")
+        XCTAssertNil(cases[1]["target_key"], "no key: the field is absent, as in every earlier version 2 document")
+        XCTAssertEqual(object?["schema_version"] as? Int, 2)
+        let back = try JSONDecoder().decode(IOBenchKit.ComparisonResult.self, from: ComparisonReport.json(c))
+        XCTAssertEqual(back.cases.map(\.identity), c.cases.map(\.identity))
+        // The label is shown with its key once, never twice.
+        XCTAssertEqual(back.cases[0].displayLabel, "a: io_uring 4k QD32")
+        let bare = CaseComparison(id: "x", targetKey: "k", label: "psync 4k QD1", metrics: [])
+        XCTAssertEqual(bare.displayLabel, "k: psync 4k QD1")
+    }
+
+    func testOneTargetBaselineWithoutTargetKeyStillMatches() throws {
+        // A stored result of an earlier version: no target_key anywhere.
+        let stored = result([keyed(nil), keyed(nil, .libaio)])
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: stored.jsonData()) as? [String: Any])
+        json["cases"] = (json["cases"] as? [[String: Any]])?.map { c in var c = c; c.removeValue(forKey: "target_key"); return c }
+        let old = try JSONDecoder().decode(RunResult.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertTrue(old.cases.allSatisfy { $0.targetKey == nil })
+        let c = try Comparator.compare(base: old, new: result([keyed(nil, seed: 2), keyed(nil, .libaio, seed: 2)]), baseName: "b", newName: "n")
+        XCTAssertEqual(c.cases.map(\.identity), ["io_uring-randread-bs4k-qd32-j1", "libaio-randread-bs4k-qd32-j1"])
+        XCTAssertEqual(c.missingInNew, [])
+        XCTAssertEqual(c.missingInBase, [])
+    }
+
+    func testMergeKeepsTargetKeysApartAndMergesHostsOfOneIdentity() throws {
+        var h1 = result([keyed("ext4"), keyed("xfs", seed: 2)]); h1.environment.hostname = "h1"
+        var h2 = result([keyed("ext4", seed: 3), keyed("xfs", seed: 4)]); h2.environment.hostname = "h2"
+        let m = try ResultMerger.merge([("h1.json", h1), ("h2.json", h2)])
+        XCTAssertEqual(m.cases.map(\.identity), ["ext4/io_uring-randread-bs4k-qd32-j1", "xfs/io_uring-randread-bs4k-qd32-j1"])
+        XCTAssertEqual(m.cases.map { $0.sources?.map(\.host) ?? [] }, [["h1", "h2"], ["h1", "h2"]], "the fleet use: one identity from several hosts")
+        XCTAssertEqual(m.cases[0].ios, 10_000)
+        // The configuration check is per identity, and names the field.
+        var xfs8k = keyed("xfs", seed: 5)
+        xfs8k.config.blockSize = 8192
+        XCTAssertThrowsError(try ResultMerger.merge([("h1.json", h1), ("h3.json", result([xfs8k]))])) { e in
+            XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
+            XCTAssertTrue("\(e)".contains("case xfs/io_uring-randread-bs4k-qd32-j1 differs in bs"), "\(e)")
+        }
+        // The same id with a key and without: two cases.
+        XCTAssertEqual(try ResultMerger.merge([("a.json", result([keyed(nil)])), ("b.json", result([keyed("ext4")]))]).cases.count, 2)
+    }
+
+    func testPlotsAndRunReportsKeepTheSameIdOnTwoTargetsApart() throws {
+        let r = result([keyed("a"), keyed("b", latencyNs: 2e5, seed: 2)])
+        let set = PlotSet([(name: "r.json", result: r)])
+        XCTAssertEqual(set.cases.map(\.id), ["a/io_uring-randread-bs4k-qd32-j1", "b/io_uring-randread-bs4k-qd32-j1"])
+        XCTAssertNotEqual(set.cases[0].style, set.cases[1].style, "two series, drawn apart")
+        let svg = PercentileSpectrumPlot.render(set)
+        XCTAssertTrue(svg.contains("data-case=\"a/io_uring-randread-bs4k-qd32-j1\"") && svg.contains("data-case=\"b/io_uring-randread-bs4k-qd32-j1\""))
+        let junit = RunJUnitReport.render(r)
+        XCTAssertTrue(junit.contains("name=\"a/io_uring-randread-bs4k-qd32-j1\"") && junit.contains("name=\"b/io_uring-randread-bs4k-qd32-j1\""), junit)
+        // One target: the plots' ids are the bare ids, as before.
+        XCTAssertEqual(PlotSet([(name: "r.json", result: result([keyed(nil)]))]).cases.map(\.id), ["io_uring-randread-bs4k-qd32-j1"])
+    }
 }
 
 /// What merged and aggregated results promise about their numbers, checked against the

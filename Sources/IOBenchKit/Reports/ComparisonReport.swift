@@ -100,14 +100,14 @@ public enum ComparisonReport {
         out += "\n"
         var rows: [[String]] = []
         for c in r.cases {
-            if let f = c.failure { rows.append([c.label, "status", "ok", "failed", "", "", "", "", "REGRESSION: \(f)"]) }
+            if let f = c.failure { rows.append([c.displayLabel, "status", "ok", "failed", "", "", "", "", "REGRESSION: \(f)"]) }
             for m in c.metrics {
-                rows.append([c.label, m.metric.rawValue, value(m.metric, m.base), value(m.metric, m.new), change(m), interval(m),
+                rows.append([c.displayLabel, m.metric.rawValue, value(m.metric, m.base), value(m.metric, m.new), change(m), interval(m),
                              threshold(m), noise(m), mark(m.verdict)])
             }
         }
         out += TextReport.table(headers: ["case", "metric", "base", "new", "change", intervalHeader(r), "threshold", "noise model", "verdict"], rows: rows)
-        for c in r.cases { for m in c.metrics where m.verdict == .notGated { out += "not gated: \(c.label) \(m.metric.rawValue): \(m.reason ?? "")\n" } }
+        for c in r.cases { for m in c.metrics where m.verdict == .notGated { out += "not gated: \(c.displayLabel) \(m.metric.rawValue): \(m.reason ?? "")\n" } }
         for n in notes(r) { out += "note: \(n)\n" }
         for id in r.missingInNew { out += "missing in \(r.new): \(id)\(r.allowMissing ? " (allowed by --allow-missing)" : " (fails the gate; --allow-missing accepts it)")\n" }
         for id in r.missingInBase { out += "missing in \(r.base): \(id)\n" }
@@ -123,7 +123,7 @@ public enum ComparisonReport {
         out += "|---|---|---:|---:|---:|---:|---:|---|---|\n"
         func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
         for c in r.cases {
-            let label = MarkdownReport.escape(c.label)
+            let label = MarkdownReport.escape(c.displayLabel)
             if let f = c.failure { out += row([label, "status", "ok", "failed", "", "", "", "", "**REGRESSION**: " + MarkdownReport.escape(f)]) }
             for m in c.metrics {
                 let verdict = m.verdict == .regression ? "**REGRESSION**" : MarkdownReport.escape(verdictText(m))
@@ -161,7 +161,8 @@ public enum ComparisonReport {
         return out
     }
 
-    /// One test case per case and metric, named `<case id> <metric>` (stable across
+    /// One test case per case and metric, named `<case id> <metric>`, where the case id
+    /// is the case's identity (`key/id` with several targets, else the id; stable across
     /// thresholds); the threshold, interval and rule are in the message; `time` is the
     /// case's measured time in NEW. A regression is a `<failure>`, a metric not gated a
     /// `<skipped>`; a case failed in NEW is a failed `<case id> status`, a case missing
@@ -172,7 +173,7 @@ public enum ComparisonReport {
         for c in r.cases {
             let t = c.elapsedSeconds
             if let f = c.failure {
-                tcs.append(TC(classname: c.id, name: "\(c.id) status", time: t,
+                tcs.append(TC(classname: c.identity, name: "\(c.identity) status", time: t,
                               body: "      <failure message=\"\(xml(f))\" type=\"failed\">\(xml(f))</failure>\n", failure: true, skipped: false))
             }
             for m in c.metrics {
@@ -183,7 +184,7 @@ public enum ComparisonReport {
                 case .notGated: body = "      <skipped message=\"\(xml(d))\"/>\n"
                 default: body = "      <system-out>\(xml(d))</system-out>\n"
                 }
-                tcs.append(TC(classname: c.id, name: "\(c.id) \(m.metric.rawValue)", time: t, body: body,
+                tcs.append(TC(classname: c.identity, name: "\(c.identity) \(m.metric.rawValue)", time: t, body: body,
                               failure: m.verdict == .regression, skipped: m.verdict == .notGated))
             }
         }

@@ -10,7 +10,7 @@ public enum RunJUnitReport {
         out += "  <testsuite name=\"iobench \(ComparisonReport.xml(r.environment.hostname))\" tests=\"\(r.cases.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\">\n"
         for c in r.cases {
             let seconds = Double(c.elapsedNs) / 1e9
-            out += "    <testcase classname=\"iobench.run\" name=\"\(ComparisonReport.xml(c.id))\" time=\"\(String(format: "%.3f", seconds))\">\n"
+            out += "    <testcase classname=\"iobench.run\" name=\"\(ComparisonReport.xml(c.identity))\" time=\"\(String(format: "%.3f", seconds))\">\n"
             switch c.status {
             case .failed:
                 out += "      <failure message=\"\(ComparisonReport.xml(c.reason ?? "failed"))\" type=\"\(c.failureClass?.rawValue ?? "failed")\"/>\n"

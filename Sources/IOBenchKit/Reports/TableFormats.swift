@@ -75,7 +75,7 @@ public enum MarkdownReport {
         for t in targets {
             // The text report's description, with the path as code (no Markdown inside it).
             let rest = String(TextReport.describe(t).dropFirst(t.path.count))
-            out += "target \(code(t.path))\(escape(rest))" + (targets.count > 1 ? "  \n" : "\n")
+            out += "target " + (t.key.map { escape($0) + ": " } ?? "") + "\(code(t.path))\(escape(rest))" + (targets.count > 1 ? "  \n" : "\n")
         }
         if !targets.isEmpty { out += "\n" }
 

@@ -7,7 +7,7 @@ public enum TextReport {
         var out = ""
         out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
         for t in r.targets ?? (r.target.map { [$0] } ?? []) {
-            out += "target " + describe(t) + "\n"
+            out += "target " + (t.key.map { "\($0): " } ?? "") + describe(t) + "\n"
         }
         out += "\n"
         out += body(r)

@@ -238,6 +238,9 @@ public struct MetricComparison: Codable, Sendable {
 
 public struct CaseComparison: Codable, Sendable {
     public var id: String
+    /// The case's target key (`--target LABEL=PATH`, the lab's `ext4`) when it has one:
+    /// cases are matched by id and key. Absent for a run of one target.
+    public var targetKey: String?
     public var label: String
     public var metrics: [MetricComparison]
     /// Set when the case ran ok in BASE but failed, or had errors, in NEW: a regression
@@ -247,19 +250,30 @@ public struct CaseComparison: Codable, Sendable {
     public var elapsedSeconds: Double
     public var regression: Bool { failure != nil || metrics.contains { $0.verdict == .regression } }
     public var improvement: Bool { failure == nil && metrics.contains { $0.verdict == .improved } }
+    /// `key/id`, or the id alone: what the case is matched by (`CaseResult.identity`).
+    public var identity: String { CaseResult.identity(id: id, targetKey: targetKey) }
+    /// The label as reports show it: prefixed `KEY: ` when the case has a target key and
+    /// its label does not already say so.
+    public var displayLabel: String {
+        guard let k = targetKey, !k.isEmpty, !label.hasPrefix(k + ": ") else { return label }
+        return k + ": " + label
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, label, metrics, regression, improvement, failure
+        case targetKey = "target_key"
         case elapsedSeconds = "elapsed_seconds"
     }
 
-    public init(id: String, label: String, metrics: [MetricComparison], failure: String? = nil, elapsedSeconds: Double = 0) {
+    public init(id: String, targetKey: String? = nil, label: String, metrics: [MetricComparison], failure: String? = nil, elapsedSeconds: Double = 0) {
         self.id = id; self.label = label; self.metrics = metrics; self.failure = failure; self.elapsedSeconds = elapsedSeconds
+        self.targetKey = targetKey.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
+        targetKey = try c.decodeIfPresent(String.self, forKey: .targetKey)
         label = try c.decode(String.self, forKey: .label)
         metrics = try c.decode([MetricComparison].self, forKey: .metrics)
         failure = try c.decodeIfPresent(String.self, forKey: .failure)
@@ -269,6 +283,7 @@ public struct CaseComparison: Codable, Sendable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
+        try c.encodeIfPresent(targetKey, forKey: .targetKey)
         try c.encode(label, forKey: .label)
         try c.encode(metrics, forKey: .metrics)
         try c.encodeIfPresent(failure, forKey: .failure)
@@ -299,7 +314,8 @@ public struct ComparisonResult: Codable, Sendable {
     public var paired: Bool
     public var allowMissing: Bool
     public var cases: [CaseComparison]
-    /// Case ids ok in BASE but not in NEW (absent or skipped), and ok in NEW but not in BASE.
+    /// Case identities (`key/id`, or the id alone) ok in BASE but not in NEW (absent or
+    /// skipped), and ok in NEW but not in BASE.
     public var missingInNew: [String]
     public var missingInBase: [String]
     public var regressions: Int { cases.filter(\.regression).count }
@@ -565,32 +581,39 @@ public enum Comparator {
         }
         let baseOK = base.cases.filter { $0.status == .ok }
         guard !baseOK.isEmpty else {
-            throw .badInput("every case of \(baseName) failed or was skipped (\(base.cases[0].id): \(base.cases[0].reason ?? base.cases[0].status.rawValue)): no baseline to compare with")
+            throw .badInput("every case of \(baseName) failed or was skipped (\(base.cases[0].identity): \(base.cases[0].reason ?? base.cases[0].status.rawValue)): no baseline to compare with")
         }
         // Every case of NEW failed: each one ok in BASE is a regression (below), exit 1.
         // Only a NEW that measured nothing at all (every case skipped) cannot be judged.
         guard new.cases.contains(where: { $0.status != .skipped }) else {
             let f = new.cases[0]
-            throw .badInput("every case of \(newName) was skipped (\(f.id): \(f.reason ?? f.status.rawValue)): nothing was measured to compare")
+            throw .badInput("every case of \(newName) was skipped (\(f.identity): \(f.reason ?? f.status.rawValue)): nothing was measured to compare")
         }
+        // Cases are matched by identity: the id and the target key (empty for a run of
+        // one target, so a one-target baseline keeps matching a one-target run).
         var newByID: [String: CaseResult] = [:]
-        for c in new.cases where newByID[c.id] == nil || newByID[c.id]?.status != .ok { newByID[c.id] = c }
-        let baseIDs = Set(baseOK.map(\.id))
-        guard baseOK.contains(where: { newByID[$0.id].map { $0.status != .skipped } ?? false }) else {
+        for c in new.cases where newByID[c.identity] == nil || newByID[c.identity]?.status != .ok { newByID[c.identity] = c }
+        let baseIDs = Set(baseOK.map(\.identity))
+        guard baseOK.contains(where: { newByID[$0.identity].map { $0.status != .skipped } ?? false }) else {
             func few(_ ids: [String]) -> String { ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "") }
-            throw .badInput("no case id is in both files: \(baseName) has \(few(baseOK.map(\.id))); \(newName) has \(few(new.cases.map(\.id))); run both with the same options")
+            // The same ids under other target keys: the targets are labelled differently.
+            let sameIDs = !Set(baseOK.map(\.id)).isDisjoint(with: new.cases.filter { $0.status != .skipped }.map(\.id))
+            let hint = sameIDs
+                ? "the ids match but their target keys differ (a case is its id and its target's label); label the targets alike in both runs, e.g. --target ext4=PATH"
+                : "run both with the same options"
+            throw .badInput("no case id is in both files: \(baseName) has \(few(baseOK.map(\.identity))); \(newName) has \(few(new.cases.map(\.identity))); \(hint)")
         }
 
         var out: [CaseComparison] = []
         var pending: [(caseIndex: Int, metricIndex: Int, test: GateTest)] = []
         var seen = Set<String>()
-        for c in baseOK where seen.insert(c.id).inserted {
-            guard let n = newByID[c.id], n.status != .skipped else { continue }
+        for c in baseOK where seen.insert(c.identity).inserted {
+            guard let n = newByID[c.identity], n.status != .skipped else { continue }
             guard c.config.blockSize == n.config.blockSize, c.config.queueDepth == n.config.queueDepth,
                   c.config.engine == n.config.engine, c.config.pathClass == n.config.pathClass,
                   c.config.options == n.config.options, c.config.pattern == n.config.pattern, c.config.jobs == n.config.jobs,
                   c.config.continueOnError == n.config.continueOnError else {
-                throw .badInput("case \(c.id) has different configurations in \(baseName) and \(newName); compare results of the same cases")
+                throw .badInput("case \(c.identity) has different configurations in \(baseName) and \(newName); compare results of the same cases")
             }
             let elapsed = Double(n.elapsedNs) / 1e9
             if n.status == .failed || n.errors.ioErrors > 0 || n.errors.shortReads > 0 || n.errors.verifyMismatches > 0 {
@@ -600,7 +623,7 @@ public enum Comparator {
                 } else {
                     why = "ok in \(baseName), \(n.errors.ioErrors) I/O errors, \(n.errors.shortReads) short reads, \(n.errors.verifyMismatches) verify mismatches in \(newName)"
                 }
-                out.append(CaseComparison(id: c.id, label: c.label, metrics: [], failure: why, elapsedSeconds: elapsed))
+                out.append(CaseComparison(id: c.id, targetKey: c.targetKey, label: c.label, metrics: [], failure: why, elapsedSeconds: elapsed))
                 continue
             }
             let sb = GateSide(c), sn = GateSide(n)
@@ -627,7 +650,7 @@ public enum Comparator {
                 }
                 metrics.append(mc)
             }
-            out.append(CaseComparison(id: c.id, label: c.label, metrics: metrics, elapsedSeconds: elapsed))
+            out.append(CaseComparison(id: c.id, targetKey: c.targetKey, label: c.label, metrics: metrics, elapsedSeconds: elapsed))
         }
 
         let judged = Gate.judge(pending.map(\.test), alpha: alpha)
@@ -652,9 +675,9 @@ public enum Comparator {
             throw .badInput("no metric of any case could be gated (first reason: \(why))")
         }
         var missingInNew: [String] = []
-        for id in baseOK.map(\.id) where (newByID[id] == nil || newByID[id]?.status == .skipped) && !missingInNew.contains(id) { missingInNew.append(id) }
+        for id in baseOK.map(\.identity) where (newByID[id] == nil || newByID[id]?.status == .skipped) && !missingInNew.contains(id) { missingInNew.append(id) }
         var missingInBase: [String] = []
-        for c in new.cases where c.status == .ok && !baseIDs.contains(c.id) && !missingInBase.contains(c.id) { missingInBase.append(c.id) }
+        for c in new.cases where c.status == .ok && !baseIDs.contains(c.identity) && !missingInBase.contains(c.identity) { missingInBase.append(c.identity) }
         return ComparisonResult(base: baseName, new: newName, thresholds: limits, alpha: alpha, tests: pending.count,
                                 rejections: judged.rejections, alphaEffective: judged.alphaEffective, paired: paired,
                                 allowMissing: allowMissing, cases: out, missingInNew: missingInNew,

@@ -16,8 +16,9 @@ public struct MergeSource: Codable, Sendable, Equatable {
     }
 }
 
-/// `iobench merge`: cases with the same id across results (jobs, repeats, hosts) become
-/// one case whose histogram is the sum of theirs: lossless, as HdrHistogram merges.
+/// `iobench merge`: cases with the same identity (id and target key) across results (jobs,
+/// repeats, hosts) become one case whose histogram is the sum of theirs: lossless, as
+/// HdrHistogram merges. The same id on differently labelled targets stays two cases.
 public enum ResultMerger {
     /// The first configuration field in which two cases of one id differ, with both
     /// values, or nil. Paths, hosts and seeds are not configuration: merging one case
@@ -47,6 +48,7 @@ public enum ResultMerger {
 
     /// The region a case read: its own target's (multi-target runs) or the run's.
     static func region(of c: CaseResult, in r: RunResult) -> UInt64? {
+        if let k = c.targetKey, !k.isEmpty, let t = r.targets?.first(where: { $0.key == k }) { return t.regionBytes }
         if let p = c.targetPath, let t = r.targets?.first(where: { $0.path == p }) { return t.regionBytes }
         return r.target?.regionBytes
     }
@@ -64,19 +66,21 @@ public enum ResultMerger {
                 guard let h = c.histogram else { continue }
                 guard h.unit == "ns", h.lowestDiscernibleValue == LatencyHistogram.lowest,
                       h.significantDigits == LatencyHistogram.significantDigits else {
-                    throw .badInput("\(file): case \(c.id) has a histogram in other units (\(h.unit), lowest \(h.lowestDiscernibleValue), \(h.significantDigits) digits); iobench merges ns histograms of 1 ns and 3 digits")
+                    throw .badInput("\(file): case \(c.identity) has a histogram in other units (\(h.unit), lowest \(h.lowestDiscernibleValue), \(h.significantDigits) digits); iobench merges ns histograms of 1 ns and 3 digits")
                 }
-                if let (firstFile, firstResult, firstCase) = firstSeen[c.id], !allowConfigMismatch,
+                // Matched by identity: paths and hosts are not part of it (the fleet use).
+                let key = c.identity
+                if let (firstFile, firstResult, firstCase) = firstSeen[key], !allowConfigMismatch,
                    let d = configurationDifference(firstCase.config, regionA: region(of: firstCase, in: firstResult),
                                                    c.config, regionB: region(of: c, in: r)) {
-                    throw .badInput("case \(c.id) differs in \(d.field) between \(firstFile) (\(d.a)) and \(file) (\(d.b)); merge results of the same configuration, or pass --allow-config-mismatch")
+                    throw .badInput("case \(key) differs in \(d.field) between \(firstFile) (\(d.a)) and \(file) (\(d.b)); merge results of the same configuration, or pass --allow-config-mismatch")
                 }
-                if firstSeen[c.id] == nil { firstSeen[c.id] = (file, r, c) }
-                if byID[c.id] == nil { order.append(c.id) }
+                if firstSeen[key] == nil { firstSeen[key] = (file, r, c) }
+                if byID[key] == nil { order.append(key) }
                 var s = src
                 s.ios = c.ios
                 s.iops = c.iops
-                byID[c.id, default: []].append((s, c))
+                byID[key, default: []].append((s, c))
             }
         }
         var cases: [CaseResult] = []
@@ -131,6 +135,15 @@ public enum ResultMerger {
         }
         var r = RunResult(startedAt: ISO8601DateFormatter().string(from: Date()), environment: first.result.environment,
                           target: first.result.target, arguments: CommandLine.arguments, cases: cases)
+        // Labelled targets: each key once, as the first input that has it describes it.
+        var keyed: [TargetInfo] = []
+        for (_, input) in inputs {
+            for t in input.targets ?? [] where !keyed.contains(where: { $0.key == t.key && $0.path == t.path }) {
+                if let k = t.key, !k.isEmpty, keyed.contains(where: { $0.key == k }) { continue }
+                keyed.append(t)
+            }
+        }
+        if keyed.count > 1 { r.targets = keyed }
         r.mergedFrom = sources
         return r
     }

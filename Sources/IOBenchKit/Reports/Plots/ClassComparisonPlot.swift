@@ -26,6 +26,7 @@ public enum ClassComparisonPlot {
             var s = c.result.config
             s.pathClass = nil
             s.blockSize = 0
+            // The same setting on two targets of one run is two groups, as in two files.
             let setting = CaseResult.makeID(s), source = (c.source ?? "") + "\u{0}" + (c.result.targetKey ?? "")
             if !settings.contains(setting) { settings.append(setting) }
             if !sources.contains(source) { sources.append(source) }

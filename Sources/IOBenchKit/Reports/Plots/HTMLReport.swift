@@ -105,6 +105,11 @@ public enum HTMLReport {
                         q?.rotational.map { $0 ? "yes" : "no" } ?? "—", Units.formatSize(t.regionBytes),
                         t.createdByThisRun ? "created now" : (t.stamped ? "stamped" : "existing")]
             }
+            // Labelled targets (a case's identity is its target's key and its id): the key first.
+            if targets.contains(where: { $0.key != nil }) {
+                headers.insert("key", at: 0)
+                for (i, t) in targets.enumerated() { rows[i].insert(t.key ?? "—", at: 0) }
+            }
             // Columns nothing is known about (no block device, no model) are left out.
             for i in headers.indices.reversed() where rows.allSatisfy({ $0[i] == "—" }) {
                 headers.remove(at: i)
@@ -164,7 +169,7 @@ public enum HTMLReport {
         var classes: [String?] = []
         var ids: [String] = []
         for c in cases where c.status != .skipped {
-            ids.append(c.id)
+            ids.append(c.identity)
             var iops = Fmt.count(c.iops)
             if let s = c.spread, s.count > 1 { iops += " (\(Fmt.count(s.iops.min))–\(Fmt.count(s.iops.max)))" }
             guard let cells = ReportContent.resultCells(c, iops: iops) else {
@@ -204,7 +209,7 @@ public enum HTMLReport {
         var items: [String] = []
         for g in ReportContent.problemGroups(r.cases) {
             let failed = g.status == .failed
-            let labels = g.cases.map { "<span title=\"\(e($0.id))\" data-case=\"\(e($0.id))\">\(e($0.label))</span>" }.joined(separator: ", ")
+            let labels = g.cases.map { "<span title=\"\(e($0.identity))\" data-case=\"\(e($0.identity))\">\(e($0.label))</span>" }.joined(separator: ", ")
             items.append("<li class=\"\(failed ? "failed" : "skipped")\"><strong>\(failed ? "failed" : "skipped")</strong>: \(labels) — \(e(g.reason))</li>")
         }
         for c in r.cases where c.latency.map({ $0.outOfRange > 0 }) ?? false {
@@ -264,7 +269,7 @@ public enum HTMLReport {
             h += metrics.map { "<th class=\"num\">\(e(names[$0] ?? $0.rawValue))</th>" }.joined() + "<th>verdict</th></tr></thead>\n<tbody>\n"
             for c in ordered {
                 let rowClass = c.regression ? " class=\"regression\"" : c.improvement ? " class=\"improvement\"" : ""
-                h += "<tr\(rowClass) title=\"\(e(c.id))\" data-case=\"\(e(c.id))\"><td>\(e(c.label))</td>"
+                h += "<tr\(rowClass) title=\"\(e(c.identity))\" data-case=\"\(e(c.identity))\"><td>\(e(c.displayLabel))</td>"
                 for metric in metrics {
                     guard let m = c.metrics.first(where: { $0.metric == metric }) else { h += "<td></td>"; continue }
                     let cls: String

@@ -29,8 +29,10 @@ public struct SeriesStyle: Equatable, Sendable {
 /// the file it came from when several files are plotted, and its line style.
 public struct PlotCase: Sendable {
     public var result: CaseResult
-    /// The case id (`io_uring-randread-bs4k-qd32-j1`), the `data-case` attribute.
-    public var id: String { result.id }
+    /// The case's identity, the `data-case` attribute: its id
+    /// (`io_uring-randread-bs4k-qd32-j1`), prefixed `KEY/` when its target has a key
+    /// (a run of several targets), so the same id on two targets is two series.
+    public var id: String { result.identity }
     public var label: String
     /// The file or host the case came from; nil when a single file is plotted.
     public var source: String?
@@ -106,7 +108,8 @@ public struct PlotSet: Sendable {
         var pairs: [(Int, Int)] = []
         for c in cases {
             let ck = sources > 1 ? c.id : settingKey(c.result)
-            let dk = sources > 1 ? (c.source ?? "") : String(classIndex(c.result))
+            // One file of several targets: the target joins the class in the dash.
+            let dk = sources > 1 ? (c.source ?? "") : (c.result.targetKey ?? "") + "/" + String(classIndex(c.result))
             if !colourKeys.contains(ck) { colourKeys.append(ck) }
             if !dashKeys.contains(dk) { dashKeys.append(dk) }
             pairs.append((colourKeys.firstIndex(of: ck)!, dashKeys.firstIndex(of: dk)!))
