@@ -221,7 +221,8 @@ public final class RunSession {
             if showProgress {
                 let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
                 let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
-                let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", position, total, spec.label, secs, Fmt.count(Double(n)))
+                let shown = batch.label.map { "\($0): \(spec.label)" } ?? spec.label
+                let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", position, total, shown, secs, Fmt.count(Double(n)))
                 FileHandle.standardError.write(line.padding(toLength: 78, withPad: " ", startingAt: 0).data(using: .utf8)!)
             }
         }
