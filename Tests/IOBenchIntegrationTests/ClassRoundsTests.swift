@@ -64,6 +64,19 @@ final class ClassRoundsTests: XCTestCase {
             XCTAssertTrue(cmp.deltas.isEmpty)
             XCTAssertEqual(cmp.missingReference, "\(cmp.referenceName) was not run")
         }
+        // Every key of the result is documented in docs/json-schema.md (the JSON contract).
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/json-schema.md")
+        let schema = try String(contentsOf: docs, encoding: .utf8)
+        var keys = Set<String>()
+        func walk(_ v: Any) {
+            if let o = v as? [String: Any] { for (k, x) in o { keys.insert(k); walk(x) } }
+            if let a = v as? [Any] { a.forEach(walk) }
+        }
+        walk(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))))
+        for k in keys.sorted() where Double(k) == nil {  // percentile-keyed maps (spread) aside
+            XCTAssertTrue(schema.contains("`\(k)`"), "the result field `\(k)` is not in docs/json-schema.md")
+        }
         let text = try CLI.run(["report", json]).stdout
         XCTAssertTrue(text.contains("vs (reference)") && text.contains("single-extent 8k") && text.contains("mean of 3 rounds"), text)
         XCTAssertTrue(text.contains("no Δ against raw 4k: it was not run (add it to --class)"), text)
