@@ -25,6 +25,8 @@ public struct RunResult: Codable, Sendable {
     public var repeatCount: Int?
     /// `iobench merge`: the results merged into this one, with their hosts.
     public var mergedFrom: [MergeSource]?
+    /// `iobench lab`: the filesystems it built, its phase times and its cleanup check.
+    public var lab: LabInfo?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -35,7 +37,7 @@ public struct RunResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, interrupted, environment, target, targets, arguments, cases
+        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab
         case repeatCount = "repeat_count"
         case mergedFrom = "merged_from"
         case schemaVersion = "schema_version"
