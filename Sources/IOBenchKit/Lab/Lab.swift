@@ -371,6 +371,10 @@ public final class Lab {
             batches.append(CaseBatch(target: target, specs: specs, plans: plans, planFailures: failures, label: s.label))
         }
         try checkStop("before the run")
+        let cases = batches.reduce(0) { $0 + $1.specs.count }
+        let perCase = Double(options.runtimeNs + options.rampNs) / 1e9
+        log(String(format: "iobench lab: running %d cases x %d rounds on %@ (at least %.0f s; unsupported cases are skipped)",
+                   cases, options.rounds, stages.map(\.label).joined(separator: " and "), Double(cases * options.rounds) * perCase))
         let session = RunSession(arguments: options.arguments, showProgress: options.showProgress, stop: stop)
         session.afterCase = ClassSuite.verifyPathHook()
         return session.run(batches, skipUnsupported: true, repeats: options.rounds)
@@ -407,7 +411,7 @@ public final class Lab {
         // failed half-way) goes the way --cleanup removes it.
         var sweep = LabCleanup.Report()
         LabCleanup.clean(workspace: ws.path, into: &sweep)
-        for a in sweep.actions where !a.hasPrefix("removed ") { log("iobench lab: \(a)") }
+        for a in sweep.actions where !a.hasPrefix("removed ") && !a.hasPrefix("released ") { log("iobench lab: \(a)") }
         for f in sweep.failures { log("iobench lab: \(f)") }
         // The kernel unbinds an AUTOCLEAR loop device on its last close, which may lag
         // the unmount a little: wait for it before judging.

@@ -211,7 +211,12 @@ public enum LabCleanup {
             case .failed(let why): report.failures.append(why)
             }
         }
-        for l in LabLeftovers.of(workspace: ws).loopDevices {
+        let remaining = LabLeftovers.of(workspace: ws).loopDevices
+        // A loop device set up with AUTOCLEAR is released by the kernel with its last mount.
+        for l in here.loopDevices where !remaining.contains(where: { $0.device == l.device }) {
+            report.actions.append("released \(l.device) (\(l.backingFile)) with its mount (autoclear)")
+        }
+        for l in remaining {
             if let err = LoopDevice.detach(devicePath: l.device) {
                 report.failures.append(err)
             } else {
