@@ -19,8 +19,8 @@ struct LabCommand: ParsableCommand {
         What it runs: per filesystem and engine, the classes simple 4k, raw 4k, single-extent \
         8k, multi-extent 8k and raw 8k (raw reads the loop device at the same blocks), every \
         case once per round for --rounds rounds; with tracing available (root, tracefs) each \
-        class's kernel mappings per read are traced. With the defaults it takes about 3 \
-        minutes (2 filesystems x 20 runnable cases x 5 rounds x 0.7 s, plus set-up).
+        class's kernel mappings per read are traced. With the defaults it takes about 2.5 \
+        minutes here (2 filesystems x 20 runnable cases x 5 rounds x 0.7 s, plus set-up).
 
         The report names each filesystem with its loop device, whether direct I/O is on, its \
         backing size and the layout FIEMAP shows; then the run report (cases labelled ext4: \
