@@ -1,7 +1,7 @@
 # iobench front door. `make run` and `make test` do all set-up on a fresh machine.
 SWIFT ?= swift
 
-.PHONY: all deps build release run test bench micro gate-calibration clean
+.PHONY: all deps build release run test bench micro gate-calibration lab-time clean
 
 all: release
 
@@ -34,6 +34,11 @@ bench: release
 ## slowdowns (root, about 30 minutes; see benchmarks/README.md).
 gate-calibration: release
 	python3 benchmarks/gate_calibration.py
+
+## Wall time of `iobench lab` with its defaults, and that it leaves no loop device or mount
+## behind (root, about 3 minutes; see benchmarks/README.md).
+lab-time: release
+	python3 benchmarks/lab_time.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release

@@ -16,7 +16,7 @@ struct IOBench: ParsableCommand {
         what to fix), 3 the run failed (I/O errors, an engine the kernel refused).
         """,
         version: IOBenchVersion.string,
-        subcommands: [RunCommand.self, PrepareCommand.self, InspectCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self],
+        subcommands: [RunCommand.self, PrepareCommand.self, InspectCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self, LabCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
@@ -33,7 +33,7 @@ struct IOBench: ParsableCommand {
             // Help and --version are clean exits; every other parse failure is bad input (2).
             if exitCode(for: error) == .success { self.exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").joined(separator: "; ")
-            let sub = CommandLine.arguments.dropFirst().first { ["run", "prepare", "inspect", "compare", "merge", "report"].contains($0) } ?? "run"
+            let sub = CommandLine.arguments.dropFirst().first { ["run", "prepare", "inspect", "compare", "merge", "report", "lab"].contains($0) } ?? "run"
             FileHandle.standardError.write("iobench: error: \(message) (see 'iobench \(sub) --help')\n".data(using: .utf8)!)
             Foundation.exit(2)
         }

@@ -218,17 +218,8 @@ struct RunCommand: ParsableCommand {
 
         let session = RunSession(arguments: CommandLine.arguments, showProgress: !noProgress && isatty(2) == 1, stop: stop)
         if verifyPath || isDefaultSuite {
-            // One traced pass per planned class and block size, shared by every engine.
-            var verified: [String: PathVerification] = [:]
-            let tracing = PathTracer.unavailableReason() == nil
-            session.afterCase = { result, spec, target, plan in
-                guard tracing, let plan else { return }
-                let key = "\(target.path)/\(plan.summary.pathClass.rawValue)/\(plan.summary.blockSize)"
-                if verified[key] == nil {
-                    verified[key] = PathVerifier.verify(plan: plan, target: target, seed: spec.seed)
-                }
-                result.pathVerification = verified[key]
-            }
+            // One traced pass per target, planned class and block size, shared by every engine.
+            session.afterCase = ClassSuite.verifyPathHook()
         }
         if histLog != nil { session.intervalNs = intervalNs }
         let result = session.run(batches, skipUnsupported: engine == nil, repeats: rounds)
@@ -289,21 +280,15 @@ struct RunCommand: ParsableCommand {
                                   comment: "iobench \(IOBenchVersion.string) interval log: \(r.cases.count) cases, latency in ns")
     }
 
-    /// The class half of the default suite: per engine, simple 4k, single-extent 8k,
-    /// multi-extent 8k and raw 4k on `iobench-fragmented.dat` (16 KiB extents: 8191 boundaries in 128 MiB), prepared
+    /// The class half of the default suite: per engine, the like-for-like classes of
+    /// `ClassSuite` (simple 4k, raw 4k, single-extent 8k, multi-extent 8k, raw 8k) on
+    /// `iobench-fragmented.dat` (16 KiB extents: 8191 boundaries in 128 MiB), prepared
     /// once and reused. Whatever cannot run here is listed as skipped with the reason.
     func classSuiteBatch(scratchDirectory: String, log: (String) -> Void) throws -> CaseBatch {
         let path = Self.fragmentedPath(in: scratchDirectory)
-        let layout = Layout.fragmented(extentBytes: 16 << 10)
-        let suiteSize: UInt64 = 128 << 20
-        var specs: [CaseSpec] = []
-        for (e, qd) in [(EngineKind.psync, 1), (.pvsync2, 1), (.libaio, 32), (.ioUring, 32), (.ioUringPoll, 32)] {
-            for (c, bs) in [(PathClass.simple, 4096), (.singleExtent, 8192), (.multiExtent, 8192), (.raw, 4096)] {
-                var s = try baseSpec(engine: e, queueDepth: qd, blockSize: bs)
-                s.pathClass = c
-                specs.append(s)
-            }
-        }
+        let layout = ClassSuite.layout
+        let suiteSize = ClassSuite.defaultFileSize
+        let specs = try ClassSuite.specs { e, qd, bs in try baseSpec(engine: e, queueDepth: qd, blockSize: bs) }
         let fragmented: Target
         do {
             if !FileManager.default.fileExists(atPath: path) {
@@ -341,33 +326,9 @@ struct RunCommand: ParsableCommand {
         (scratchDirectory.hasSuffix("/") ? scratchDirectory : scratchDirectory + "/") + "iobench-fragmented.dat"
     }
 
-    /// Plans every class once per block size. A class the file cannot serve is an error
-    /// naming why, since the user asked for it.
+    /// Plans every class once per block size (`ClassSuite.planClasses`).
     func planClasses(_ specs: [CaseSpec], target: Target, skipFailures: Bool) throws -> ([Int: ClassPlan], [Int: IOBenchError]) {
-        guard specs.contains(where: { $0.pathClass != nil }) else { return ([:], [:]) }
-        guard target.kind == .file else {
-            throw IOBenchError.badInput("--class needs a file on a filesystem (its extent map decides each read's class); \(target.path) is a block device")
-        }
-        let map = try ExtentMap.read(fd: target.fd, path: target.path)
-        var cache: [String: Result<ClassPlan, IOBenchError>] = [:]
-        var plans: [Int: ClassPlan] = [:]
-        var failures: [Int: IOBenchError] = [:]
-        for (i, s) in specs.enumerated() {
-            guard let c = s.pathClass else { continue }
-            let key = "\(c.rawValue)/\(s.blockSize)"
-            if cache[key] == nil {
-                do { cache[key] = .success(try ClassPlanner.plan(c, bs: s.blockSize, target: target, map: map)) } catch {
-                    cache[key] = .failure(error)
-                }
-            }
-            switch cache[key]! {
-            case .success(let p): plans[i] = p
-            case .failure(let e):
-                if !skipFailures { throw e }
-                failures[i] = e
-            }
-        }
-        return (plans, failures)
+        try ClassSuite.planClasses(specs, target: target, skipFailures: skipFailures)
     }
 
     /// `simple,single-extent:8k` → [(simple, nil), (single-extent, 8192)].

@@ -12,15 +12,26 @@ public enum SignalStop {
         return s == 0 ? nil : s
     }
 
-    public static func install(_ stop: ManagedAtomic<Bool>) {
+    /// Installs the handlers. With `persistent` (the lab, which must always tear down
+    /// what it set up), later signals are recorded too instead of killing the process;
+    /// only SIGKILL ends it then.
+    public static func install(_ stop: ManagedAtomic<Bool>, persistent: Bool = false) {
         flag = stop
         _ = receivedSignal.load(ordering: .relaxed)  // initialise before any signal arrives
         for sig in [SIGINT, SIGTERM] {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signo in
-                SignalStop.receivedSignal.store(signo, ordering: .relaxed)
-                SignalStop.flag?.store(true, ordering: .relaxed)
-                signal(signo, SIG_DFL)
+            if persistent {
+                action.__sigaction_handler.sa_handler = { signo in
+                    // The first signal decides the exit status.
+                    _ = SignalStop.receivedSignal.compareExchange(expected: 0, desired: signo, ordering: .relaxed)
+                    SignalStop.flag?.store(true, ordering: .relaxed)
+                }
+            } else {
+                action.__sigaction_handler.sa_handler = { signo in
+                    SignalStop.receivedSignal.store(signo, ordering: .relaxed)
+                    SignalStop.flag?.store(true, ordering: .relaxed)
+                    signal(signo, SIG_DFL)
+                }
             }
             sigemptyset(&action.sa_mask)
             sigaction(sig, &action, nil)

@@ -28,6 +28,8 @@ public struct RunResult: Codable, Sendable {
     /// Every classed case against its like-for-like reference, paired by round with a
     /// 95% t interval (see `ClassComparison`). Reports recompute it from the cases.
     public var classComparisons: [ClassComparison]?
+    /// `iobench lab`: the filesystems it built, its phase times and its cleanup check.
+    public var lab: LabInfo?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -38,7 +40,7 @@ public struct RunResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, interrupted, environment, target, targets, arguments, cases
+        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab
         case repeatCount = "repeat_count"
         case mergedFrom = "merged_from"
         case classComparisons = "class_comparisons"

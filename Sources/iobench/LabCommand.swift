@@ -1,0 +1,233 @@
+import ArgumentParser
+import Atomics
+import Foundation
+import Glibc
+import IOBenchKit
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "As root: build ext4 and XFS on loop devices, run the path-class comparison on both and on the raw devices, and remove everything again.",
+        discussion: """
+        What it creates, in a new directory DIR/.iobench-lab-<pid>-<random>/ on the \
+        filesystem of --dir: one backing file per filesystem (512 MiB, or what fits the free \
+        space leaving 256 MiB; XFS needs 300 MiB), a loop device over each with direct I/O on \
+        (LOOP_CONFIGURE, LO_FLAGS_DIRECT_IO | LO_FLAGS_AUTOCLEAR), ext4 and XFS made on them \
+        (mkfs.ext4, mkfs.xfs), mounted inside the directory, and on each a file of a quarter \
+        of its size fragmented into 16 KiB extents.
+
+        What it runs: per filesystem and engine, the classes simple 4k, raw 4k, single-extent \
+        8k, multi-extent 8k and raw 8k (raw reads the loop device at the same blocks), every \
+        case once per round for --rounds rounds; with tracing available (root, tracefs) each \
+        class's kernel mappings per read are traced. With the defaults it takes about 2.5 \
+        minutes here (2 filesystems x 20 runnable cases x 5 rounds x 0.7 s, plus set-up).
+
+        The report names each filesystem with its loop device, whether direct I/O is on, its \
+        backing size and the layout FIEMAP shows; then the run report (cases labelled ext4: \
+        and xfs:); then the kernel path per filesystem, the time of each phase and the \
+        cleanup check.
+
+        Teardown: on success, on failure and on SIGINT/SIGTERM (exit 130/143, at any phase; \
+        further signals do not interrupt the teardown) iobench unmounts, detaches the loop \
+        devices, removes the directory, and checks that no loop device and no mount is left. \
+        After a crash or SIGKILL run 'iobench lab --cleanup': it unmounts, detaches and \
+        removes what labs whose process is gone left behind (mounts and loop devices \
+        anywhere, directories in --dir), and leaves running labs alone. A new lab warns \
+        about such leftovers but does not remove them.
+
+        Needs root (CAP_SYS_ADMIN), /dev/loop-control, mkfs.ext4 (e2fsprogs) and mkfs.xfs \
+        (xfsprogs).
+
+        Examples:
+          sudo iobench lab
+          sudo iobench lab --filesystems ext4 --engine psync,io_uring --rounds 3
+          sudo iobench lab --format json --output lab.json --plot lab-plots
+          sudo iobench lab --cleanup
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Directory for the lab's backing files (its filesystem must hold them). Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
+    var dir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Filesystems to build, comma-separated: ext4, xfs.", valueName: "list"))
+    var filesystems: String = "ext4,xfs"
+
+    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: psync, pvsync2, libaio, io_uring, io_uring-poll. Default: all; those the loop devices cannot run are listed as skipped with the reason.", valueName: "list"))
+    var engine: String?
+
+    @Option(name: .long, help: ArgumentHelp("Paired rounds: every case runs once per round, and the rounds are compared one by one (at least 2).", valueName: "n"))
+    var rounds: Int = 5
+
+    @Option(name: .long, help: ArgumentHelp("Measured time per case per round, after the ramp.", valueName: "duration"))
+    var runtime: String = "500ms"
+
+    @Option(name: .customLong("ramp-time"), help: ArgumentHelp("Warm-up per case per round, excluded from the results.", valueName: "duration"))
+    var rampTime: String = "200ms"
+
+    @Option(name: .long, help: ArgumentHelp("Backing file size per filesystem, in whole MiB (at least 256m for ext4, 300m for xfs). Default: 512m, or what fits in --dir's free space.", valueName: "size"))
+    var size: String?
+
+    @Option(name: .long, help: ArgumentHelp("Report format on stdout: text, json or markdown.", valueName: "format"))
+    var format: String = "text"
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the JSON result (with its lab object) to this file.", valueName: "file"))
+    var output: String?
+
+    @Option(name: .customLong("plot"), help: ArgumentHelp("Write the plots and report.html to DIR, created when missing.", valueName: "dir"))
+    var plotDir: String?
+
+    @Flag(name: .customLong("force-overwrite"), help: "Let --output and --plot replace existing files that are not iobench outputs.")
+    var forceOverwrite = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
+    @Flag(name: .long, help: "Remove what crashed or killed labs left behind (mounts, loop devices, directories in --dir), print what was done, and exit. Labs still running are left alone.")
+    var cleanup = false
+
+    func run() throws {
+        let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        let dir = try resolveDirectory()
+        if cleanup { return try runCleanup(dir: dir, log: log) }
+
+        guard ["text", "json", "markdown"].contains(format) else {
+            throw IOBenchError.badInput("--format '\(format)' is not known; use text, json or markdown")
+        }
+        guard rounds >= 2 && rounds <= 1000 else {
+            throw IOBenchError.badInput("--rounds \(rounds) is invalid; use 2 to 1000 rounds (the comparison pairs rounds, so it needs at least 2)")
+        }
+        var options = Lab.Options(dir: dir)
+        options.filesystems = try parseFilesystems()
+        options.engines = try parseEngines()
+        options.rounds = rounds
+        options.runtimeNs = try Units.parseDuration(runtime, option: "runtime")
+        options.rampNs = try Units.parseDuration(rampTime, option: "ramp-time")
+        guard options.runtimeNs >= 10_000_000 else {
+            throw IOBenchError.badInput("--runtime \(runtime) is too short; use 10ms or more")
+        }
+        options.size = try size.map { try Units.parseSize($0, option: "size") }
+        options.showProgress = !noProgress && isatty(2) == 1
+        options.arguments = CommandLine.arguments
+
+        // Root, the loop driver and mkfs first: without them nothing else matters.
+        try Lab.preflight(filesystems: options.filesystems)
+        _ = try Lab.backingSize(filesystems: options.filesystems, requested: options.size, dir: dir)
+        let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: [])
+        try checkOutputPaths(outputs)
+
+        // From here every signal ends in the teardown; none can skip it.
+        let stop = ManagedAtomic<Bool>(false)
+        SignalStop.install(stop, persistent: true)
+        let lab = Lab(options: options, stop: stop, log: log)
+        let outcome = try lab.run()
+
+        if let failure = outcome.failure {
+            log("iobench lab: " + LabReport.footer(outcome.info).split(separator: "\n").joined(separator: "; "))
+            throw failure
+        }
+        guard let result = outcome.result else { throw IOBenchError.runFailed("the lab produced no result") }
+        if let output {
+            try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
+        }
+        if let plotDir {
+            try PlotFiles.write(inputs: [.run(name: output ?? "iobench lab", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
+        }
+        switch format {
+        case "json":
+            FileHandle.standardOutput.write(try result.jsonData())
+            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+        case "markdown": print(LabReport.renderMarkdown(result), terminator: "")
+        default: print(LabReport.renderText(result), terminator: "")
+        }
+        if let signal = SignalStop.received {
+            throw RunExit(code: 128 + signal)
+        }
+        if !outcome.info.cleanup.verified { throw RunExit(code: 3) }
+        let failed = result.cases.filter { $0.status == .failed }
+        for c in failed {
+            log("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))")
+        }
+        if !failed.isEmpty {
+            throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
+        }
+    }
+
+    /// `--cleanup`: what crashed labs left, removed.
+    func runCleanup(dir: String, log: (String) -> Void) throws {
+        guard Lab.hasCapSysAdmin else {
+            throw IOBenchError.badInput("iobench lab --cleanup needs root (CAP_SYS_ADMIN) to unmount and detach loop devices; run it as root, e.g. sudo iobench lab --cleanup")
+        }
+        let report = LabCleanup.run(dir: dir)
+        for a in report.actions { print(a) }
+        for s in report.skipped { print("skipped " + s) }
+        for f in report.failures { log("iobench: error: \(f)") }
+        if report.actions.isEmpty && report.skipped.isEmpty && report.failures.isEmpty {
+            print("nothing to clean up: no mount or loop device of a lab, no lab directory in \(dir)")
+        } else if report.failures.isEmpty {
+            let left = LabLeftovers.all(in: dir)
+            let running = left.workspaces.filter { LabWorkspace.ownerIsAlive($0).alive }
+            print(running.isEmpty ? "cleanup: nothing left" : "cleanup: done; \(running.count) running lab\(running.count == 1 ? "" : "s") left alone")
+        }
+        if !report.failures.isEmpty { throw RunExit(code: 3) }
+    }
+
+    func resolveDirectory() throws -> String {
+        let base = dir ?? ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
+        var st = stat()
+        guard stat(base, &st) == 0 else {
+            throw IOBenchError.badInput("directory \(base) does not exist; create it, or pass an existing directory with --dir (or set IOBENCH_DIR)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw IOBenchError.badInput("\(base) is not a directory; pass a directory with --dir (or set IOBENCH_DIR)")
+        }
+        // The kernel reports loop backing files and mount points by their real paths.
+        guard let real = realpath(base, nil) else { return base }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    func parseFilesystems() throws -> [String] {
+        var out: [String] = []
+        for item in filesystems.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = item.trimmingCharacters(in: .whitespaces)
+            guard Lab.supportedFilesystems.contains(name) else {
+                throw IOBenchError.badInput("--filesystems '\(filesystems)': '\(name)' is not one the lab builds; choose from \(Lab.supportedFilesystems.joined(separator: ", ")), comma-separated")
+            }
+            if !out.contains(name) { out.append(name) }
+        }
+        return out
+    }
+
+    func parseEngines() throws -> [EngineKind] {
+        guard let engine else { return ClassSuite.engines.map(\.engine) }
+        var out: [EngineKind] = []
+        for name in engine.split(separator: ",", omittingEmptySubsequences: false) {
+            let n = name.trimmingCharacters(in: .whitespaces)
+            guard let e = EngineKind(rawValue: n) else {
+                throw IOBenchError.badInput("unknown engine '\(n)' in --engine '\(engine)'; choose from \(EngineKind.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated")
+            }
+            if !out.contains(e) { out.append(e) }
+        }
+        return out
+    }
+
+    func checkOutputPaths(_ outputs: OutputGuard) throws {
+        if let plotDir { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
+        var files: [(String, String)] = []
+        if let output { try outputs.check(output, option: "--output"); files.append(("--output", output)) }
+        if let plotDir {
+            for name in PlotFiles.fileNames {
+                try outputs.check(plotDir + "/" + name, option: "--plot")
+                files.append(("--plot", plotDir + "/" + name))
+            }
+        }
+        var seen: [String: String] = [:]
+        for (option, file) in files {
+            let key = OutputGuard.canonical(file)
+            if let other = seen[key], other != option {
+                throw IOBenchError.badInput("\(other) and \(option) name the same file (\(file)); give each output its own file")
+            }
+            seen[key] = option
+        }
+    }
+}
