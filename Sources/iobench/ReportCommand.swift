@@ -68,7 +68,7 @@ struct ReportCommand: ParsableCommand {
         default:
             let parts = inputs.map { input -> String in
                 switch input {
-                case .run(_, let r): return format == "markdown" ? MarkdownReport.render(r) : TextReport.render(r)
+                case .run(_, let r): return format == "markdown" ? LabReport.renderMarkdown(r) : LabReport.renderText(r)  // a lab result gets its own parts; any other, the run report
                 case .comparison(_, let c): return format == "markdown" ? ComparisonReport.markdown(c) : ComparisonReport.text(c)
                 }
             }

@@ -7,9 +7,9 @@ public enum LabReport {
     public static func renderText(_ r: RunResult) -> String {
         guard let lab = r.lab else { return TextReport.render(r) }
         var out = header(lab)
-        out += "\n" + TextReport.render(r)
         let paths = pathSummary(r)
         if !paths.isEmpty { out += "\n" + paths }
+        out += "\n" + TextReport.render(r, classesFirst: true)
         out += "\n" + footer(lab)
         return out
     }
@@ -75,7 +75,7 @@ public enum LabReport {
                 line += "; raw reads \(f.loopDevice) directly (no filesystem, no mapping)"
             }
             out += line + "\n"
-            if let verdict = TextReport.simplePathVerdict(cases) { out += "    " + verdict + "\n" }
+            if let verdict = TextReport.simplePathVerdict(cases, keyed: false) { out += "    " + verdict + "\n" }
         }
         return out
     }

@@ -3,14 +3,20 @@ import Foundation
 /// The report for people: one row per case, then a compact latency histogram per case
 /// on a shared log axis, then what was skipped or failed and why.
 public enum TextReport {
-    public static func render(_ r: RunResult) -> String {
+    /// `classesFirst`: the path-class comparison leads, before the per-case tables (the
+    /// lab, whose point it is).
+    public static func render(_ r: RunResult, classesFirst: Bool = false) -> String {
         var out = ""
         out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
         for t in r.targets ?? (r.target.map { [$0] } ?? []) {
             out += "target " + (t.key.map { "\($0): " } ?? "") + describe(t) + "\n"
         }
         out += "\n"
-        out += body(r)
+        if classesFirst {
+            let classSection = classComparison(r.cases)
+            if !classSection.isEmpty { out += classSection + "\nevery case\n" }
+        }
+        out += body(r, classes: !classesFirst)
         return out
     }
 
@@ -29,7 +35,7 @@ public enum TextReport {
         return where_ + ", region \(Units.formatSize(t.regionBytes))"
     }
 
-    static func body(_ r: RunResult) -> String {
+    static func body(_ r: RunResult, classes: Bool = true) -> String {
         var out = ""
 
         let headers = ReportContent.resultHeaders
@@ -49,7 +55,7 @@ public enum TextReport {
             out += table(headers: ReportContent.repeatHeaders, rows: repeatRows)
         }
 
-        let classSection = classComparison(r.cases)
+        let classSection = classes ? classComparison(r.cases) : ""
         if !classSection.isEmpty { out += "\n" + classSection }
 
         let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 && ($0.latency?.count ?? 0) > 0 }
@@ -78,7 +84,7 @@ public enum TextReport {
 
     /// Path classes side by side per engine setting, with the difference from the simple
     /// class: what each kernel path costs per read in latency and in CPU time.
-    static func classComparison(_ cases: [CaseResult]) -> String {
+    public static func classComparison(_ cases: [CaseResult]) -> String {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
         var out = "path classes, each against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs\n"
@@ -102,15 +108,22 @@ public enum TextReport {
         return "promised \(plan.promisedMappingsPerRead)"
     }
 
-    /// Whether the kernel's simple read path served the simple-class reads.
-    static func simplePathVerdict(_ cases: [CaseResult]) -> String? {
-        guard let v = cases.first(where: { $0.config.pathClass == .simple && $0.pathVerification?.counts.reads ?? 0 > 0 })?.pathVerification
-        else { return nil }
-        switch v.counts.simpleReadPathActive {
-        case true?: return "simple read path active: yes (simple-class reads ran no iomap_iter)"
-        case false?: return String(format: "simple read path active: no (simple-class reads ran the general path: %.2f iomap_iter per read)", Double(v.counts.iomapIter) / Double(max(v.counts.reads, 1)))
-        case nil: return "simple read path active: unknown (\(v.note ?? "no trace"))"
+    /// Whether the kernel's simple read path served the simple-class reads: one line per
+    /// target (prefixed with its key) when the run read several labelled targets.
+    static func simplePathVerdict(_ cases: [CaseResult], keyed: Bool = true) -> String? {
+        var keys: [String] = []
+        for c in cases where !keys.contains(c.targetKey ?? "") { keys.append(c.targetKey ?? "") }
+        let lines = keys.compactMap { key -> String? in
+            guard let v = cases.first(where: { ($0.targetKey ?? "") == key && $0.config.pathClass == .simple && $0.pathVerification?.counts.reads ?? 0 > 0 })?.pathVerification
+            else { return nil }
+            let prefix = key.isEmpty || !keyed ? "" : key + ": "
+            switch v.counts.simpleReadPathActive {
+            case true?: return prefix + "simple read path active: yes (simple-class reads ran no iomap_iter)"
+            case false?: return prefix + String(format: "simple read path active: no (simple-class reads ran the general path: %.2f iomap_iter per read)", Double(v.counts.iomapIter) / Double(max(v.counts.reads, 1)))
+            case nil: return prefix + "simple read path active: unknown (\(v.note ?? "no trace"))"
+            }
         }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
 
     public static func table(headers: [String], rows: [[String]]) -> String {
