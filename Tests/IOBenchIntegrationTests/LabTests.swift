@@ -225,6 +225,18 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(workspaces(), [])
     }
 
+    /// A directory that only looks like a lab's (no owner file) is not the lab's:
+    /// --cleanup leaves it and its contents alone, and says so.
+    func testCleanupLeavesALookalikeDirectoryAlone() throws {
+        let fake = dir.file(LabWorkspace.prefix + "999999-abc")
+        try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: false)
+        try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: fake + "/important.txt"))
+        let c = try CLI.run(["lab", "--cleanup", "--dir", dir.path])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("has no lab owner file"), c.stdout)
+        XCTAssertEqual(try String(contentsOfFile: fake + "/important.txt", encoding: .utf8), "keep me\n")
+    }
+
     // MARK: refusals
 
     func testWithoutRootTheLabNamesWhatItNeeds() throws {

@@ -58,6 +58,15 @@ public struct LabWorkspace: Sendable {
         return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 
+    /// Whether `path` holds a lab's owner file (`PID STARTTIME`): a directory without one
+    /// was not made by `iobench lab` (labs write it right after creating the directory),
+    /// so `--cleanup` never removes it, nor what is attached to it.
+    public static func hasOwnerFile(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path + "/" + ownerFile, encoding: .utf8) else { return false }
+        let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return f.count == 2 && Int32(f[0]) != nil && UInt64(f[1]) != nil
+    }
+
     /// Whether the lab that made the workspace at `path` is still running: its pid is
     /// alive and, when the owner file says so, started at the recorded time.
     public static func ownerIsAlive(_ path: String) -> (alive: Bool, pid: Int32?) {
@@ -189,6 +198,10 @@ public enum LabCleanup {
         var report = Report()
         let found = LabLeftovers.all(in: dir)
         for ws in found.workspaces {
+            guard LabWorkspace.hasOwnerFile(ws) else {
+                report.skipped.append("\(ws): has no lab owner file, so iobench lab did not make it; left alone (remove it yourself if it is yours)")
+                continue
+            }
             let owner = LabWorkspace.ownerIsAlive(ws)
             if owner.alive {
                 report.skipped.append("\(ws): its lab is still running (pid \(owner.pid.map(String.init) ?? "?")); left alone")

@@ -34,6 +34,10 @@ public enum SignalStop {
                 }
             }
             sigemptyset(&action.sa_mask)
+            // Restart interrupted reads and writes: Foundation's FileHandle traps on EINTR
+            // (a signal while stderr's pipe is full, or while reading mkfs's output).
+            // Waits that must notice the stop are timed and poll the flag.
+            action.sa_flags = Int32(SA_RESTART)
             sigaction(sig, &action, nil)
         }
     }
