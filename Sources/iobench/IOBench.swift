@@ -25,7 +25,7 @@ struct IOBench: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as IOBenchError {
-            FileHandle.standardError.write("iobench: error: \(error.description)\n".data(using: .utf8)!)
+            StandardError.write("iobench: error: \(error.description)\n")
             Foundation.exit(error.exitCode)
         } catch let exit as RunExit {
             Foundation.exit(exit.code)
@@ -34,7 +34,7 @@ struct IOBench: ParsableCommand {
             if exitCode(for: error) == .success { self.exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").joined(separator: "; ")
             let sub = CommandLine.arguments.dropFirst().first { ["run", "prepare", "inspect", "compare", "merge", "report", "lab"].contains($0) } ?? "run"
-            FileHandle.standardError.write("iobench: error: \(message) (see 'iobench \(sub) --help')\n".data(using: .utf8)!)
+            StandardError.write("iobench: error: \(message) (see 'iobench \(sub) --help')\n")
             Foundation.exit(2)
         }
     }

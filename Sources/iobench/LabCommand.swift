@@ -27,8 +27,9 @@ struct LabCommand: ParsableCommand {
         and xfs:); then the kernel path per filesystem, the time of each phase and the \
         cleanup check.
 
-        Teardown: on success, on failure and on SIGINT/SIGTERM (exit 130/143, at any phase; \
-        further signals do not interrupt the teardown) iobench unmounts, detaches the loop \
+        Teardown: on success, on failure and on SIGINT/SIGTERM/SIGHUP (exit 130/143/129, at \
+        any phase; further signals do not interrupt the teardown, and SIGPIPE is ignored, so \
+        a reader of stderr going away cannot skip it) iobench unmounts, detaches the loop \
         devices, removes the directory, and checks that no loop device and no mount is left. \
         After a crash or SIGKILL run 'iobench lab --cleanup': it unmounts, detaches and \
         removes what labs whose process is gone left behind (mounts and loop devices \
@@ -86,7 +87,7 @@ struct LabCommand: ParsableCommand {
     var cleanup = false
 
     func run() throws {
-        let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        let log: (String) -> Void = { StandardError.write(($0 + "\n")) }
         let dir = try resolveDirectory()
         if cleanup { return try runCleanup(dir: dir, log: log) }
 
@@ -111,6 +112,9 @@ struct LabCommand: ParsableCommand {
 
         // Root, the loop driver and mkfs first: without them nothing else matters.
         try Lab.preflight(filesystems: options.filesystems)
+        if let ws = LabWorkspace.enclosingWorkspace(of: dir) {
+            throw IOBenchError.badInput("--dir \(dir) is inside the lab directory \(ws); another lab's teardown would remove it: pass a --dir outside any .iobench-lab-* directory")
+        }
         _ = try Lab.backingSize(filesystems: options.filesystems, requested: options.size, dir: dir)
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: [])
         try checkOutputPaths(outputs)
@@ -126,19 +130,24 @@ struct LabCommand: ParsableCommand {
             throw failure
         }
         guard let result = outcome.result else { throw IOBenchError.runFailed("the lab produced no result") }
-        if let output {
-            try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
-        }
-        if let plotDir {
-            try PlotFiles.write(inputs: [.run(name: output ?? "iobench lab", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
-        }
+        // A file that cannot be written now (its directory vanished during the run) is an
+        // error, but the report is printed first: minutes of measurement are not lost.
+        var saveError: Error?
+        do {
+            if let output {
+                try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
+            }
+            if let plotDir {
+                try PlotFiles.write(inputs: [.run(name: output ?? "iobench lab", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
+            }
+        } catch { saveError = error }
         switch format {
         case "json":
-            FileHandle.standardOutput.write(try result.jsonData())
-            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+            StandardError.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n", fd: 1)
         case "markdown": print(LabReport.renderMarkdown(result), terminator: "")
         default: print(LabReport.renderText(result), terminator: "")
         }
+        if let saveError { throw saveError }
         if let signal = SignalStop.received {
             throw RunExit(code: 128 + signal)
         }
@@ -163,9 +172,15 @@ struct LabCommand: ParsableCommand {
         for f in report.failures { log("iobench: error: \(f)") }
         if report.actions.isEmpty && report.skipped.isEmpty && report.failures.isEmpty {
             print("nothing to clean up: no mount or loop device of a lab, no lab directory in \(dir)")
-        } else if report.failures.isEmpty {
+        } else {
+            // Judge by what is there now: whatever is not a running lab's is left over.
             let left = LabLeftovers.all(in: dir)
-            let running = left.workspaces.filter { LabWorkspace.ownerIsAlive($0).alive }
+            let running = Set(left.workspaces.filter { LabWorkspace.hasOwnerFile($0) && LabWorkspace.ownerIsAlive($0).alive })
+            let stray = left.lines.filter { line in !running.contains { line.contains($0 + "/") || line.hasSuffix($0) } }
+            if !stray.isEmpty {
+                log("iobench: error: still there after the cleanup: \(stray.joined(separator: "; "))")
+                throw RunExit(code: 3)
+            }
             print(running.isEmpty ? "cleanup: nothing left" : "cleanup: done; \(running.count) running lab\(running.count == 1 ? "" : "s") left alone")
         }
         if !report.failures.isEmpty { throw RunExit(code: 3) }

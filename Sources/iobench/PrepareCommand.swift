@@ -54,7 +54,7 @@ struct PrepareCommand: ParsableCommand {
         let parsedLayout = try Layout.parse(layout)
         let bytes = try Units.parseSize(size, option: "size")
         let report = try LayoutBuilder.prepare(path: path, size: bytes, layout: parsedLayout, force: forceOverwrite) {
-            FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+            StandardError.write(($0 + "\n"))
         }
         if format == "json" {
             let enc = JSONEncoder()

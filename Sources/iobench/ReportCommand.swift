@@ -62,7 +62,7 @@ struct ReportCommand: ParsableCommand {
                 throw IOBenchError.badInput("the plots need at least one run result; a comparison holds no latencies (pass the results it compared too)")
             }
             let written = try PlotFiles.write(inputs: inputs, to: output!, html: false, option: "--output", guard: outputs)
-            for path in written { FileHandle.standardError.write("iobench: wrote \(path)\n".data(using: .utf8)!) }
+            for path in written { StandardError.write("iobench: wrote \(path)\n") }
         case "html":
             try emit(HTMLReport.render(inputs), outputs)
         default:

@@ -187,7 +187,7 @@ struct RunCommand: ParsableCommand {
                 throw IOBenchError.badInput("--verify-path cannot trace here: \(why)")
             }
         }
-        let log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        let log: (String) -> Void = { StandardError.write(($0 + "\n")) }
         // Signals stop the run from here on, file creation included.
         let stop = ManagedAtomic<Bool>(false)
         SignalStop.install(stop)
@@ -240,8 +240,7 @@ struct RunCommand: ParsableCommand {
         }
         switch format {
         case "json":
-            FileHandle.standardOutput.write(try result.jsonData())
-            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+            StandardError.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n", fd: 1)
         case "markdown": print(MarkdownReport.render(result), terminator: "")
         case "csv": print(CSVReport.render(result), terminator: "")
         case "junit": print(RunJUnitReport.render(result), terminator: "")
@@ -253,7 +252,7 @@ struct RunCommand: ParsableCommand {
         let failed = result.cases.filter { $0.status == .failed }
         for c in failed {
             // The report has the details; stderr names each failure on one line.
-            FileHandle.standardError.write("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))\n".data(using: .utf8)!)
+            StandardError.write("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))\n")
         }
         if !failed.isEmpty {
             // A failure the user can fix (a limit, a refused option) is bad input.
@@ -446,12 +445,17 @@ struct RunCommand: ParsableCommand {
     }
 
     /// `--target PATH` or `--target LABEL=PATH`. An argument naming an existing path is
-    /// that path even when it holds '='; otherwise a valid label before the first '='
-    /// makes it LABEL=PATH (so PATH may hold '=' too).
+    /// that path even when it holds '='. Otherwise text before the first '=' with no '/'
+    /// in it is meant as a label and must be a valid one (a typo is refused, never
+    /// created as a file); PATH may hold '=' too. A new file whose name holds '=' is
+    /// written with a directory: ./k=v.dat.
     static func parseTarget(_ arg: String) throws -> (label: String?, path: String) {
         var st = stat()
         if lstat(arg, &st) == 0 { return (nil, arg) }
-        guard let eq = arg.firstIndex(of: "="), isValidLabel(arg[..<eq]) else { return (nil, arg) }
+        guard let eq = arg.firstIndex(of: "="), !arg[..<eq].contains("/") else { return (nil, arg) }
+        guard isValidLabel(arg[..<eq]) else {
+            throw IOBenchError.badInput("--target '\(Units.printable(arg))': '\(Units.printable(String(arg[..<eq])))' is not a valid label (1 to 32 of A-Z a-z 0-9 . _ -, starting with a letter or digit); fix the label, or for a new file whose name holds '=' write ./\(Units.printable(arg))")
+        }
         let path = String(arg[arg.index(after: eq)...])
         guard !path.isEmpty else {
             throw IOBenchError.badInput("--target '\(Units.printable(arg))' has a label but no path; write --target LABEL=PATH, e.g. --target \(arg[..<eq])=/mnt/ext4/iobench.dat")

@@ -11,10 +11,15 @@ public struct LabInfo: Codable, Sendable {
     public var filesystems: [LabFilesystemInfo]
     public var phaseSeconds: LabPhaseSeconds
     public var cleanup: LabCleanupInfo
+    /// The filesystem type under --dir (where the backing files live), from statfs.
+    public var backingFilesystem: String?
+    /// What makes this lab's figures unlike a disk's (backing files in RAM), one line each.
+    public var warnings: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case workspace, rounds, filesystems, cleanup
+        case workspace, rounds, filesystems, cleanup, warnings
         case phaseSeconds = "phase_seconds"
+        case backingFilesystem = "backing_filesystem"
     }
 }
 
@@ -113,8 +118,10 @@ public final class Lab {
     static func mkfs(_ fs: String) -> (tool: String, arguments: [String], package: String) {
         switch fs {
         // Inode tables and journal written now, not by a background thread during the run.
-        case "ext4": return ("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0,nodiscard"], "e2fsprogs")
-        default: return ("mkfs.xfs", ["-f", "-q", "-K"], "xfsprogs")
+        // 4 KiB blocks whatever the size (mke2fs picks 1 KiB below 512 MiB, which would rule
+        // out the simple class at 4k).
+        case "ext4": return ("mkfs.ext4", ["-q", "-F", "-b", "4096", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0,nodiscard"], "e2fsprogs")
+        default: return ("mkfs.xfs", ["-f", "-q", "-K", "-b", "size=4096"], "xfsprogs")
         }
     }
 
@@ -165,6 +172,7 @@ public final class Lab {
         guard access(LoopDevice.controlPath, F_OK) == 0 else {
             throw .badInput("iobench lab needs \(LoopDevice.controlPath) (the loop driver) to create loop devices, and this system has none: load it (modprobe loop) or use a kernel with CONFIG_BLK_DEV_LOOP")
         }
+        try checkOpenFileLimit()
         let known = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
         let kernelFS = Set(known.split(separator: "\n").compactMap { $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.map(String.init) })
         for fs in filesystems {
@@ -177,6 +185,20 @@ public final class Lab {
             if !known.isEmpty && !kernelFS.contains(fs) {
                 throw .badInput("this kernel does not support \(fs) (not in /proc/filesystems): load its module (modprobe \(fs)) or leave it out with --filesystems")
             }
+        }
+    }
+
+    /// Descriptors the lab needs beyond those open now: loop control and devices, backing
+    /// files, mkfs's pipes, the targets, raw devices, rings, trace files.
+    public static let descriptorsNeeded: UInt64 = 64
+
+    /// A kernel limit met at set-up is exit 3 (DECISIONS): the open-file limit must leave
+    /// room for what the lab opens, or a child process or a ring would fail half-way.
+    static func checkOpenFileLimit() throws(IOBenchError) {
+        guard let limit = ResourceLimits.current(IOB_RLIMIT_NOFILE) else { return }
+        let open = UInt64((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 3)
+        if limit < open + descriptorsNeeded {
+            throw .runFailed("the open-file limit (ulimit -n, RLIMIT_NOFILE) is \(limit) with \(open) files open; iobench lab needs \(descriptorsNeeded) more: raise it, e.g. ulimit -n 1024")
         }
     }
 
@@ -231,6 +253,14 @@ public final class Lab {
             log("iobench: warning: leftovers of \(stale.count) lab\(stale.count == 1 ? "" : "s") that ended without cleaning up (killed?): \(stale.joined(separator: ", ")); 'iobench lab --cleanup' removes them")
         }
 
+        // Backing files in RAM make a "disk" that no disk is like: say so, loudly.
+        var warnings: [String] = []
+        let backingFS = StorageInfo.filesystem(of: options.dir)?.type
+        if let fs = backingFS, ["tmpfs", "ramfs"].contains(fs) {
+            let w = "--dir \(options.dir) is on \(fs): the backing files live in RAM, so the loop devices read memory, not a disk; pass a --dir on a disk-backed filesystem for disk figures"
+            warnings.append(w)
+            log("iobench lab: WARNING: " + w)
+        }
         let t0 = Date()
         var result: RunResult?
         var failure: IOBenchError?
@@ -275,7 +305,7 @@ public final class Lab {
         let info = LabInfo(workspace: workspace?.path ?? "", rounds: options.rounds, filesystems: filesystems,
                            phaseSeconds: LabPhaseSeconds(setup: tRun.timeIntervalSince(t0), run: tTeardown.timeIntervalSince(tRun),
                                                          teardown: tEnd.timeIntervalSince(tTeardown)),
-                           cleanup: cleanup)
+                           cleanup: cleanup, backingFilesystem: backingFS, warnings: warnings.isEmpty ? nil : warnings)
         result?.lab = info
         return Outcome(result: result, info: info, failure: failure)
     }
@@ -396,7 +426,8 @@ public final class Lab {
                 s.mounted = false
             }
             if let loop = s.loop {
-                if let err = loop.detach() { log("iobench lab: \(err)") } else { info.loopDevicesDetached += 1 }
+                // Counted once the kernel has really unbound it (checked below).
+                if let err = loop.detach() { log("iobench lab: \(err)") }
                 s.loop = nil
             }
             if s.backingCreated, unlink(s.backing) != 0, errno != ENOENT {
@@ -421,8 +452,11 @@ public final class Lab {
             usleep(50_000)
             left = LabLeftovers.of(workspace: ws.path)
         }
+        let created = stages.map(\.loopPath).filter { !$0.isEmpty }
+        info.loopDevicesDetached = created.filter { d in !left.loopDevices.contains { $0.device == d } }.count
         info.verified = left.isEmpty
-        info.leftovers = left.lines
+        let held = holders(of: ws.path)
+        info.leftovers = left.lines.map { $0.hasPrefix("directory ") ? $0 : $0 + held }
         return info
     }
 }

@@ -38,6 +38,7 @@ public enum LabReport {
                 out += "  WARNING: \(f.loopDevice) fell back to buffered I/O on its backing file: its reads may be served from the page cache\n"
             }
         }
+        for w in lab.warnings ?? [] { out += "  WARNING: \(w)\n" }
         return out
     }
 

@@ -58,6 +58,21 @@ public struct LabWorkspace: Sendable {
         return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 
+    /// The lab workspace that `dir` lies in (by its real path, so symlinks do not hide
+    /// it), or nil. A lab made inside another lab's workspace would be swept away by the
+    /// other's teardown.
+    public static func enclosingWorkspace(of dir: String) -> String? {
+        guard let real = realpath(dir, nil) else { return nil }
+        defer { free(real) }
+        var path = String(cString: real)
+        while path.count > 1 {
+            let name = String(path.split(separator: "/").last ?? "")
+            if pid(inName: name) != nil, hasOwnerFile(path) { return path }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        return nil
+    }
+
     /// Whether `path` holds a lab's owner file (`PID STARTTIME`): a directory without one
     /// was not made by `iobench lab` (labs write it right after creating the directory),
     /// so `--cleanup` never removes it, nor what is attached to it.
@@ -92,11 +107,11 @@ public struct LabWorkspace: Sendable {
         var st = stat()
         guard lstat(path, &st) == 0 else { return errno == ENOENT ? [] : ["\(path): \(Errno.current)"] }
         var left: [String] = []
-        removeTree(path, device: st.st_dev, left: &left)
+        removeTree(path, root: path, device: st.st_dev, left: &left)
         return left
     }
 
-    private static func removeTree(_ path: String, device: dev_t, left: inout [String]) {
+    private static func removeTree(_ path: String, root: String, device: dev_t, left: inout [String]) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -104,8 +119,13 @@ public struct LabWorkspace: Sendable {
                 left.append("\(path) (still a mount point)")
                 return
             }
+            // Another lab's workspace inside this one is that lab's to remove.
+            if path != root, pid(inName: String(path.split(separator: "/").last ?? "")) != nil, hasOwnerFile(path) {
+                left.append("\(path) (another lab's directory)")
+                return
+            }
             for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                removeTree(path + "/" + name, device: device, left: &left)
+                removeTree(path + "/" + name, root: root, device: device, left: &left)
             }
             if rmdir(path) != 0 { left.append("\(path): \(Errno.current)") }
         } else if unlink(path) != 0 {
@@ -129,9 +149,11 @@ public struct LabLeftovers: Sendable, Equatable {
             && a.loopDevices.map(\.backingFile) == b.loopDevices.map(\.backingFile)
     }
 
-    /// Leftovers of the workspace `path` only.
+    /// Leftovers of the workspace `path` only: never those of a workspace nested in it.
     public static func of(workspace path: String) -> LabLeftovers {
-        let inside: (String) -> Bool = { $0 == path || $0.hasPrefix(path + "/") }
+        let inside: (String) -> Bool = { p in
+            (p == path || p.hasPrefix(path + "/")) && LabWorkspace.workspace(containing: strippedDeleted(p)) == path
+        }
         var st = stat()
         return LabLeftovers(
             loopDevices: LoopDevice.bound().filter { inside($0.backingFile) },
@@ -178,6 +200,28 @@ public struct LabLeftovers: Sendable, Equatable {
             + loopDevices.map { "loop device \($0.device) -> \($0.backingFile)" }
             + directories.map { "directory \($0)" }
     }
+}
+
+/// Processes with their working directory, root or an open file under `path`, as
+/// " (held by pid N (comm), ...)", or "" when none is found.
+func holders(of path: String) -> String {
+    var found: [String] = []
+    let prefix = path.hasSuffix("/") ? path : path + "/"
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int32(entry), pid != getpid() else { continue }
+        var links = ["/proc/\(entry)/cwd", "/proc/\(entry)/root"]
+        links += ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(entry)/fd")) ?? []).map { "/proc/\(entry)/fd/\($0)" }
+        let hit = links.contains { l in
+            guard let t = try? FileManager.default.destinationOfSymbolicLink(atPath: l) else { return false }
+            return t.hasPrefix(prefix) || t == path
+        }
+        if hit {
+            let comm = ((try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+            found.append("pid \(pid) (\(comm))")
+        }
+        if found.count >= 5 { break }
+    }
+    return found.isEmpty ? "" : " (held by \(found.joined(separator: ", ")); it is released when that process leaves)"
 }
 
 /// `iobench lab --cleanup`: removes what labs that ended without tearing down (SIGKILL,
@@ -235,6 +279,13 @@ public enum LabCleanup {
             } else {
                 report.actions.append("detached \(l.device) (\(l.backingFile))")
             }
+        }
+        // Something still attached (a loop device held by a process in a lazily unmounted
+        // filesystem) keeps the workspace and its owner file, so --cleanup finds it later.
+        let still = LabLeftovers.of(workspace: ws)
+        if !still.loopDevices.isEmpty || !still.mounts.isEmpty {
+            report.failures += still.lines.filter { !$0.hasPrefix("directory ") }.map { "still attached: \($0)\(holders(of: ws))" }
+            return
         }
         var st = stat()
         if lstat(ws, &st) == 0 {

@@ -223,16 +223,16 @@ public final class RunSession {
                 let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
                 let shown = batch.label.map { "\($0): \(spec.label)" } ?? spec.label
                 let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", position, total, shown, secs, Fmt.count(Double(n)))
-                FileHandle.standardError.write(line.padding(toLength: 78, withPad: " ", startingAt: 0).data(using: .utf8)!)
+                StandardError.write(line.padding(toLength: 78, withPad: " ", startingAt: 0))
             }
         }
-        if showProgress { FileHandle.standardError.write(("\r" + String(repeating: " ", count: 78) + "\r").data(using: .utf8)!) }
+        if showProgress { StandardError.write(("\r" + String(repeating: " ", count: 78) + "\r")) }
         var all = running.outcomes.all
         if !stuck.isEmpty {
             let secs = Self.giveUpAfterNs / 1_000_000_000
             let names = stuck.map(String.init).joined(separator: ", ")
             let msg = "job\(stuck.count == 1 ? "" : "s") \(names) of \(spec.jobs) still inside a read \(secs) s after the end: the device is not completing it (a synchronous read cannot be interrupted); reporting the jobs that finished"
-            FileHandle.standardError.write("iobench: \(spec.label): \(msg)\n".data(using: .utf8)!)
+            StandardError.write("iobench: \(spec.label): \(msg)\n")
             for j in stuck {
                 var o = JobOutcome()
                 o.failure = .runFailed(msg)

@@ -18,7 +18,10 @@ public enum SignalStop {
     public static func install(_ stop: ManagedAtomic<Bool>, persistent: Bool = false) {
         flag = stop
         _ = receivedSignal.load(ordering: .relaxed)  // initialise before any signal arrives
-        for sig in [SIGINT, SIGTERM] {
+        // The lab also tears down on SIGHUP (a dropped ssh session), and ignores SIGPIPE
+        // (a reader of its stderr going away must not end it before the teardown).
+        if persistent { signal(SIGPIPE, SIG_IGN) }
+        for sig in persistent ? [SIGINT, SIGTERM, SIGHUP] : [SIGINT, SIGTERM] {
             var action = sigaction()
             if persistent {
                 action.__sigaction_handler.sa_handler = { signo in

@@ -73,7 +73,21 @@ extension CaseResult {
         out.elapsedNs = 0
         out.jobs = []
         var kept: [RepeatResult] = []
+        // Position i is round i + 1. A round in which the case was skipped (the machine
+        // changed between rounds: an engine disabled meanwhile) measured nothing: it is
+        // not averaged in as zero reads, and it fails the case, because the rounds are
+        // no longer complete.
+        var measured: [CaseResult] = []
         for (i, r) in repeats.enumerated() {
+            if r.status == .skipped {
+                if out.status != .failed {
+                    out.status = .failed
+                    out.failureClass = .runFailed
+                    out.reason = "round \(i + 1) was skipped: \(r.reason ?? "no reason recorded") (the machine changed during the run; its rounds are incomplete)"
+                }
+                continue
+            }
+            measured.append(r)
             if let data = r.histogram?.data, let h = try? HdrV2Codec.decode(data) {
                 totals.add(r, histogram: h)
             } else {
@@ -89,6 +103,8 @@ extension CaseResult {
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
                                      cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS, roundPosition: r.roundPosition))
         }
+        let repeats = measured
+        guard !repeats.isEmpty else { return out }
         out.ios = totals.ios
         out.errors = totals.errors
         out.latency = totals.latency
