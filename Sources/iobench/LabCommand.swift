@@ -175,8 +175,12 @@ struct LabCommand: ParsableCommand {
         } else {
             // Judge by what is there now: whatever is not a running lab's is left over.
             let left = LabLeftovers.all(in: dir)
-            let running = Set(left.workspaces.filter { LabWorkspace.hasOwnerFile($0) && LabWorkspace.ownerIsAlive($0).alive })
-            let stray = left.lines.filter { line in !running.contains { line.contains($0 + "/") || line.hasSuffix($0) } }
+            // Not counted: running labs', and directories without an owner file (not a lab's:
+            // reported as skipped above).
+            let mine = left.workspaces.filter { LabWorkspace.hasOwnerFile($0) }
+            let running = Set(mine.filter { LabWorkspace.ownerIsAlive($0).alive })
+            let dead = mine.filter { !running.contains($0) }
+            let stray = left.lines.filter { line in dead.contains { line.contains($0 + "/") || line.hasSuffix($0) } }
             if !stray.isEmpty {
                 log("iobench: error: still there after the cleanup: \(stray.joined(separator: "; "))")
                 throw RunExit(code: 3)

@@ -224,20 +224,25 @@ struct RunCommand: ParsableCommand {
         if histLog != nil { session.intervalNs = intervalNs }
         let result = session.run(batches, skipUnsupported: engine == nil, repeats: rounds)
 
-        if let output {
-            try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
-        }
-        if let histLog {
-            try outputs.write(Data(Self.intervalLog(result).utf8), to: histLog, option: "--hist-log")
-        }
-        if let hgrmDir {
-            for c in result.cases where c.histogram != nil {
-                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + Self.hgrmName(id: c.id, label: c.targetKey), option: "--hgrm")
+        // A file that cannot be written now (its directory vanished meanwhile) is an error,
+        // but the report is printed first: what was measured is not lost.
+        var saveError: Error?
+        do {
+            if let output {
+                try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
             }
-        }
-        if let plotDir {
-            try PlotFiles.write(inputs: [.run(name: output ?? "this run", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
-        }
+            if let histLog {
+                try outputs.write(Data(Self.intervalLog(result).utf8), to: histLog, option: "--hist-log")
+            }
+            if let hgrmDir {
+                for c in result.cases where c.histogram != nil {
+                    try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + Self.hgrmName(id: c.id, label: c.targetKey), option: "--hgrm")
+                }
+            }
+            if let plotDir {
+                try PlotFiles.write(inputs: [.run(name: output ?? "this run", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
+            }
+        } catch { saveError = error }
         switch format {
         case "json":
             StandardError.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n", fd: 1)
@@ -246,6 +251,7 @@ struct RunCommand: ParsableCommand {
         case "junit": print(RunJUnitReport.render(result), terminator: "")
         default: print(TextReport.render(result), terminator: "")
         }
+        if let saveError { throw saveError }
         if let signal = SignalStop.received {
             throw RunExit(code: 128 + signal)
         }

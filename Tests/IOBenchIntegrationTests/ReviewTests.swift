@@ -80,21 +80,31 @@ final class ReviewTests: XCTestCase {
     /// A lab's teardown must touch only what it created. With a second lab's --dir inside
     /// the first lab's workspace, the first lab's final sweep unmounted the second
     /// (running) lab's filesystem lazily and removed its backing file, then exited 3.
+    /// Now a --dir inside a lab's directory (also through a symlink) is refused before
+    /// anything is created, and the first lab ends as if nothing happened.
     func testTeardownLeavesAnotherRunningLabAlone() throws {
-        let errA = dir.file("a.err"), errB = dir.file("b.err")
+        let errA = dir.file("a.err")
         let a = try BackgroundIOBench(executable: "/bin/sh", arguments: ["-c",
             "exec '\(CLI.binary)' \(quoted(["lab", "--dir", dir.path, "--filesystems", "ext4", "--rounds", "2", "--runtime", "300ms", "--ramp-time", "50ms", "--engine", "psync", "--no-progress"])) 2>'\(errA)' >/dev/null"])
         XCTAssertTrue(waitUntil(60) { contents(errA).contains("ext4: /dev/loop") })
         guard let wsA = workspaces().first else { return XCTFail("no workspace for lab A") }
-        let b = try BackgroundIOBench(executable: "/bin/sh", arguments: ["-c",
-            "exec '\(CLI.binary)' \(quoted(["lab", "--dir", dir.file(wsA), "--filesystems", "ext4", "--rounds", "8", "--runtime", "500ms", "--ramp-time", "50ms", "--engine", "psync", "--no-progress"])) 2>'\(errB)' >/dev/null"])
-        XCTAssertTrue(waitUntil(60) { contents(errB).contains("running") }, "lab B: \(contents(errB))")
+        let link = dir.file("link-into-a")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dir.file(wsA))
+        for inner in [dir.file(wsA), link] {
+            let b = try CLI.run(["lab", "--dir", inner, "--filesystems", "ext4", "--rounds", "2", "--engine", "psync", "--no-progress"])
+            XCTAssertEqual(b.status, 2, "lab B in \(inner): \(b.stderr)")
+            XCTAssertTrue(b.stderr.contains("is inside the lab directory"), b.stderr)
+        }
         guard let endA = a.wait(timeout: 120) else { return XCTFail("lab A hung") }
-        let bMounts = Mounts.entries().filter { $0.mountPoint.hasPrefix(dir.file(wsA) + "/" + LabWorkspace.prefix) }
-        XCTAssertTrue(b.isRunning, "lab B ended before lab A")
-        XCTAssertEqual(bMounts.count, 1, "lab A's teardown unmounted lab B's filesystem while B ran; A's stderr: \(contents(errA))")
         XCTAssertEqual(endA.status, 0, "lab A: \(contents(errA))")
-        _ = b.wait(timeout: 120)
+        XCTAssertEqual(leftovers(), [])
+    }
+
+    func testNestedWorkspacesAreNotTheOuterLabs() {
+        let outer = "/d/.iobench-lab-100-aa", inner = outer + "/x/.iobench-lab-200-bb"
+        XCTAssertEqual(LabWorkspace.workspace(containing: inner + "/ext4"), inner)
+        XCTAssertEqual(LabWorkspace.workspace(containing: inner + "/ext4.img (deleted)"), inner)
+        XCTAssertEqual(LabWorkspace.workspace(containing: outer + "/ext4"), outer)
     }
 
     /// `iobench lab --cleanup` must not print "cleanup: nothing left" while a loop device
@@ -118,7 +128,18 @@ final class ReviewTests: XCTestCase {
         let stillBound = !LoopDevice.bound().filter { $0.backingFile.hasPrefix(dir.path + "/") }.isEmpty
         if stillBound {
             XCTAssertFalse(c.stdout.contains("nothing left"), "--cleanup claims nothing is left while \(boundBefore) is bound: \(c.stdout)")
+            XCTAssertNotEqual(c.status, 0, c.stdout + c.stderr)
         }
+        // The lab named who holds the filesystem; once that process leaves, --cleanup
+        // finishes the job.
+        XCTAssertTrue(contents(err).contains("held by pid \(holder.pid) (sleep)"), contents(err))
+        holder.send(SIGKILL)
+        _ = holder.wait(timeout: 10)
+        _ = waitUntil(10) { LoopDevice.bound().filter { $0.backingFile.hasPrefix(self.dir.path + "/") }.isEmpty }
+        let again = try CLI.run(["lab", "--cleanup", "--dir", dir.path])
+        XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
+        XCTAssertEqual(leftovers(), [])
+        XCTAssertEqual(workspaces(), [])
     }
 
     /// `--size 256m` is the documented minimum for ext4, and below 512 MiB is what the lab

@@ -173,6 +173,23 @@ final class ClassComparisonTests: XCTestCase {
         XCTAssertEqual(paired?.deltas.count, 4)
     }
 
+    /// `merge` keeps the comparison: rounds pair across the merged sources when both
+    /// cases come from the same files with as many repeats.
+    func testMergedResultsCarryPairedComparisons() throws {
+        func result(_ seed: UInt64, host: String) -> RunResult {
+            let flat = [1.0, 1, 1]
+            var env = EnvironmentInfo.current(); env.hostname = host
+            return RunResult(startedAt: "2026-12-01T00:00:00Z", environment: env, target: nil, arguments: ["iobench"], cases: [
+                Self.rounds(.singleExtent, bs: 8192, latencyNs: 100_000, iops: 13_000, cpuNs: 27_000, drift: flat, seed: seed),
+                Self.rounds(.multiExtent, bs: 8192, latencyNs: 120_000, iops: 12_000, cpuNs: 30_000, drift: flat, seed: seed + 1),
+            ])
+        }
+        let merged = try ResultMerger.merge([("a.json", result(1, host: "a")), ("b.json", result(7, host: "b"))])
+        let cmp = try XCTUnwrap(merged.classComparisons?.first { $0.pathClass == .multiExtent })
+        XCTAssertEqual(cmp.delta(.p50)?.rounds, 6)
+        XCTAssertEqual(cmp.delta(.p50)?.finding, .higher)
+    }
+
     // MARK: rounds
 
     func testRoundOrderRotatesAndKeepsPairsTogether() {

@@ -155,7 +155,16 @@ extension ClassComparison {
     /// The paired delta of one metric, or nil when a side has no value for it (latency
     /// with --no-latency).
     static func paired(_ m: PairedDelta.Metric, case c: CaseResult, reference r: CaseResult, level: Double) -> PairedDelta? {
-        let x = roundValues(m, c), y = roundValues(m, r)
+        var x = roundValues(m, c), y = roundValues(m, r)
+        // Merged results renumber repeats across their sources: round i of two cases is
+        // the same round only when both come from the same sources with as many repeats.
+        if c.sources != nil || r.sources != nil {
+            let same = c.sources?.map(\.file) == r.sources?.map(\.file) && c.repeats?.count == r.repeats?.count
+            if !same {
+                x = aggregate(m, c).map { [1: $0] } ?? [:]
+                y = aggregate(m, r).map { [1: $0] } ?? [:]
+            }
+        }
         let rounds = x.keys.filter { y[$0] != nil }.sorted()
         guard !rounds.isEmpty else { return nil }
         let kind: PairedDelta.Kind = m == .iops ? .ratio : .difference

@@ -145,6 +145,8 @@ public enum ResultMerger {
         }
         if keyed.count > 1 { r.targets = keyed }
         r.mergedFrom = sources
+        let comparisons = ClassComparison.compute(r.cases)
+        if !comparisons.isEmpty { r.classComparisons = comparisons }
         return r
     }
 }
