@@ -455,8 +455,7 @@ public final class Lab {
         let created = stages.map(\.loopPath).filter { !$0.isEmpty }
         info.loopDevicesDetached = created.filter { d in !left.loopDevices.contains { $0.device == d } }.count
         info.verified = left.isEmpty
-        let held = holders(of: ws.path)
-        info.leftovers = left.lines.map { $0.hasPrefix("directory ") ? $0 : $0 + held }
+        info.leftovers = left.lines
         return info
     }
 }

@@ -56,8 +56,10 @@ public enum Mounts {
             usleep(100_000)
         } while Date() < deadline
         let busy = Errno(-rc)
+        // Who holds it, looked up while the path still leads into the mount.
+        let held = holders(of: mountPoint)
         let lazy = iob_umount2(mountPoint, IOB_MNT_DETACH)
-        if lazy == 0 { return .lazily("\(mountPoint) stayed busy (\(busy)); detached lazily (umount -l): the kernel releases it when its last user closes it") }
+        if lazy == 0 { return .lazily("\(mountPoint) stayed busy (\(busy))\(held); detached lazily (umount -l): the kernel releases it, and its loop device, when its last user closes it") }
         return .failed("cannot unmount \(mountPoint): \(busy); lazy detach failed too: \(Errno(-lazy))")
     }
 }
