@@ -130,7 +130,9 @@ public enum ReportContent {
         var seen = Set<String>()
         for c in all where c.missingReference != nil && seen.insert(c.referenceName).inserted {
             let skipped = cases.contains { $0.status == .skipped && $0.config.pathClass == c.referenceClass && $0.config.blockSize == c.referenceBlockSize }
-            out.append("no Δ against \(c.referenceName): " + (skipped ? "it was skipped (the reason is listed below)" : "it was not run (add it to --class)"))
+            var line = "no Δ against \(c.referenceName): " + (skipped ? "it was skipped (the reason is listed below)" : "it was not run (add it to --class)")
+            if skipped && c.referenceClass == .raw { line += "; 'sudo iobench lab' builds loop devices on which raw runs" }
+            out.append(line)
         }
         return out
     }
