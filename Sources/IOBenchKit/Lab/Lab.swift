@@ -403,7 +403,7 @@ public final class Lab {
         try checkStop("before the run")
         let cases = batches.reduce(0) { $0 + $1.specs.count }
         let perCase = Double(options.runtimeNs + options.rampNs) / 1e9
-        log(String(format: "iobench lab: running %d cases x %d rounds on %@ (at least %.0f s; unsupported cases are skipped)",
+        log(String(format: "iobench lab: running %d cases x %d rounds on %@ (about %.0f s if every case runs; unsupported cases are skipped at once)",
                    cases, options.rounds, stages.map(\.label).joined(separator: " and "), Double(cases * options.rounds) * perCase))
         let session = RunSession(arguments: options.arguments, showProgress: options.showProgress, stop: stop)
         session.afterCase = ClassSuite.verifyPathHook()
