@@ -23,18 +23,7 @@ final class MultiTargetTests: XCTestCase {
 
     /// The built binary with its working directory set.
     func run(_ args: [String], cwd: String) throws -> CLIResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.run(args, cwd: cwd)
     }
 
     /// A two-target run (labels a and b, two files in one directory) written to `name`.

@@ -31,10 +31,11 @@ enum CLI {
         return dir + "/iobench"
     }
 
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> CLIResult {
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> CLIResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
