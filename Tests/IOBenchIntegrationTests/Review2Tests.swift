@@ -90,4 +90,18 @@ final class Review2Tests: XCTestCase {
         XCTAssertEqual(try rounds(dir.file("m.json")), [3, 3, 3, 3],
                        "merge turned 3 paired rounds of unwritten vs simple into an unpaired (n=1) Δ")
     }
+    /// README: "The open-file limit must leave 64 descriptors free (exit 3 otherwise)."
+    /// With `ulimit -n 128` (122 free) and an inherited descriptor numbered above the
+    /// limit (fd 200 here; a CI runner or shell can pass one) the check passed, then set-up failed with
+    /// "cannot start /usr/sbin/mkfs.ext4: ... Bad file descriptor": the limit is never
+    /// named, and a lab that passes the documented check still cannot start.
+    func testAnOpenFileLimitThatPassesTheCheckLetsTheLabStart() throws {
+        guard isRoot(), FileManager.default.fileExists(atPath: "/dev/loop-control") else {
+            throw XCTSkip("iobench lab needs root and loop devices")
+        }
+        let r = sh("exec 200</dev/null; ulimit -n 128 && exec '\(CLI.binary)' lab --dir '\(dir.path)' --filesystems ext4 --size 256m --rounds 2 --runtime 30ms --ramp-time 0ms --engine psync --no-progress >/dev/null", shell: ["/bin/bash"])
+        XCTAssertTrue(r.status == 0 || r.output.contains("ulimit -n"),
+                      "exit \(r.status) without naming the limit: \(r.output.split(separator: "\n").last ?? "")")
+        XCTAssertEqual(leftovers(), [])
+    }
 }
