@@ -24,6 +24,18 @@ struct IOBench: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            // The report is the product: a stdout that could not take it (a full disk, a
+            // reader gone with SIGPIPE ignored) is not success.
+            errno = 0
+            if fflush(stdout) != 0 || ferror(stdout) != 0 || StandardError.stdoutError != 0 {
+                let err = StandardError.stdoutError != 0 ? StandardError.stdoutError : errno
+                if err == EPIPE {
+                    StandardError.write("iobench: error: stdout was closed before the report was written (EPIPE)\n")
+                    Foundation.exit(128 + SIGPIPE)
+                }
+                StandardError.write("iobench: error: cannot write the report to stdout: \(Errno(err)); redirect stdout to a file with room, or use --output\n")
+                Foundation.exit(2)
+            }
         } catch let error as IOBenchError {
             StandardError.write("iobench: error: \(error.description)\n")
             Foundation.exit(error.exitCode)

@@ -39,7 +39,7 @@ struct InspectCommand: ParsableCommand {
         if format == "json" {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try enc.encode(report))
+            StandardError.write(String(decoding: try enc.encode(report), as: UTF8.self), fd: 1)
             print("")
         } else {
             print(report.renderText(), terminator: "")

@@ -47,7 +47,7 @@ struct MergeCommand: ParsableCommand {
         }
         try ResultWriter.writeJSON(merged, to: output, guard: outputs, option: "--output")
         if format == "json" {
-            FileHandle.standardOutput.write(try merged.jsonData())
+            StandardError.write(String(decoding: try merged.jsonData(), as: UTF8.self), fd: 1)
             print("")
         } else {
             print(TextReport.render(merged), terminator: "")

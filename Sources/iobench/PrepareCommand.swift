@@ -59,8 +59,8 @@ struct PrepareCommand: ParsableCommand {
         if format == "json" {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try enc.encode(report))
-            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+            StandardError.write(String(decoding: try enc.encode(report), as: UTF8.self), fd: 1)
+            StandardError.write("\n", fd: 1)
         } else {
             print(Self.render(report), terminator: "")
         }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <time.h>
@@ -185,6 +186,10 @@ static inline int iob_thread_create(pthread_t *tid, size_t stack_size,
 static const int IOB_RLIMIT_AS = RLIMIT_AS;
 static const int IOB_RLIMIT_NPROC = RLIMIT_NPROC;
 static const int IOB_RLIMIT_NOFILE = RLIMIT_NOFILE;
+
+/* SIGRTMIN and SIGRTMAX are glibc function calls behind macros Swift cannot import. */
+static inline int iob_sigrtmin(void) { return SIGRTMIN; }
+static inline int iob_sigrtmax(void) { return SIGRTMAX; }
 static const int IOB_RLIMIT_MEMLOCK = RLIMIT_MEMLOCK;
 
 /// The soft limit of `resource`: 1 and the value when it is finite, 0 when unlimited,

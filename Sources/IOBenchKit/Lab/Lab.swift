@@ -196,9 +196,14 @@ public final class Lab {
     /// room for what the lab opens, or a child process or a ring would fail half-way.
     static func checkOpenFileLimit() throws(IOBenchError) {
         guard let limit = ResourceLimits.current(IOB_RLIMIT_NOFILE) else { return }
-        let open = UInt64((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 3)
-        if limit < open + descriptorsNeeded {
-            throw .runFailed("the open-file limit (ulimit -n, RLIMIT_NOFILE) is \(limit) with \(open) files open; iobench lab needs \(descriptorsNeeded) more: raise it, e.g. ulimit -n 1024")
+        let fds = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { UInt64($0) }
+        let open = UInt64(fds.count)
+        // A descriptor inherited above the limit (a shell's `exec 200<...`) makes child
+        // processes fail to start (EBADF): the limit must clear the highest one too.
+        let highest = fds.max() ?? 2
+        if limit < max(open, highest + 1) + descriptorsNeeded {
+            let inherited = highest + 1 > open ? ", the highest inherited descriptor is \(highest)" : ""
+            throw .runFailed("the open-file limit (ulimit -n, RLIMIT_NOFILE) is \(limit) with \(open) files open\(inherited); iobench lab needs \(descriptorsNeeded) more above them: raise it, e.g. ulimit -n \(max(1024, highest + 1 + descriptorsNeeded))")
         }
     }
 

@@ -1,3 +1,4 @@
+import CIOBenchShim
 import Atomics
 import Glibc
 
@@ -6,6 +7,19 @@ import Glibc
 public enum SignalStop {
     nonisolated(unsafe) static var flag: ManagedAtomic<Bool>?
     static let receivedSignal = ManagedAtomic<Int32>(0)
+
+    /// Every signal whose default action ends the process and that a handler can catch
+    /// (SIGKILL and SIGSTOP cannot be; SIGPIPE is ignored instead; SIGSYS, SIGSEGV, SIGBUS, SIGFPE,
+    /// SIGILL, SIGABRT and SIGTRAP are the process's own faults, left to the runtime).
+    /// The lab stops and tears down on any of them, also SIGQUIT, whose default the Swift
+    /// runtime's backtracer would otherwise take without ending the process.
+    public static var labSignals: [Int32] {
+        var s: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ,
+                          SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT]
+        let rtmin = iob_sigrtmin(), rtmax = iob_sigrtmax()
+        if rtmin > 0 && rtmax >= rtmin { s += Array(rtmin ... rtmax) }
+        return s
+    }
 
     public static var received: Int32? {
         let s = receivedSignal.load(ordering: .relaxed)
@@ -21,7 +35,7 @@ public enum SignalStop {
         // The lab also tears down on SIGHUP (a dropped ssh session), and ignores SIGPIPE
         // (a reader of its stderr going away must not end it before the teardown).
         if persistent { signal(SIGPIPE, SIG_IGN) }
-        for sig in persistent ? [SIGINT, SIGTERM, SIGHUP] : [SIGINT, SIGTERM] {
+        for sig in persistent ? labSignals : [SIGINT, SIGTERM] {
             var action = sigaction()
             if persistent {
                 action.__sigaction_handler.sa_handler = { signo in

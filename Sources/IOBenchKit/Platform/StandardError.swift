@@ -6,6 +6,10 @@ import Glibc
 public enum StandardError {
     public static func write(_ text: String) { write(text, fd: 2) }
 
+    /// The errno of the first failed write to stdout (fd 1), 0 while none failed: the
+    /// caller decides what a lost report means (iobench's main exits non-zero).
+    nonisolated(unsafe) public static var stdoutError: Int32 = 0
+
     /// The same to any descriptor (stdout: 1).
     public static func write(_ text: String, fd: Int32) {
         var bytes = Array(text.utf8)
@@ -16,6 +20,7 @@ public enum StandardError {
             }
             if n > 0 { offset += n; continue }
             if n < 0 && errno == EINTR { continue }
+            if fd == 1 && stdoutError == 0 { stdoutError = n < 0 ? errno : EIO }
             return
         }
         bytes.removeAll()

@@ -155,17 +155,8 @@ extension ClassComparison {
     /// The paired delta of one metric, or nil when a side has no value for it (latency
     /// with --no-latency).
     static func paired(_ m: PairedDelta.Metric, case c: CaseResult, reference r: CaseResult, level: Double) -> PairedDelta? {
-        var x = roundValues(m, c), y = roundValues(m, r)
-        // Merged results renumber repeats across their sources: round i of two cases is
-        // the same round only when both come from the same sources with as many repeats.
-        if c.sources != nil || r.sources != nil {
-            let same = c.sources?.map(\.file) == r.sources?.map(\.file) && c.repeats?.count == r.repeats?.count
-            if !same {
-                x = aggregate(m, c).map { [1: $0] } ?? [:]
-                y = aggregate(m, r).map { [1: $0] } ?? [:]
-            }
-        }
-        let rounds = x.keys.filter { y[$0] != nil }.sorted()
+        let x = roundValues(m, c), y = roundValues(m, r)
+        let rounds = x.keys.filter { y[$0] != nil }.sorted { ($0.source, $0.round) < ($1.source, $1.round) }
         guard !rounds.isEmpty else { return nil }
         let kind: PairedDelta.Kind = m == .iops ? .ratio : .difference
         let values = rounds.map { i -> Double in
@@ -192,13 +183,19 @@ extension ClassComparison {
         return (t.d, t.d - q * t.se, t.d + q * t.se)
     }
 
-    /// A metric per round (repeat index → value); a case without repeats is round 1.
-    /// Percentiles are read off each round's histogram, never off the printed list.
-    static func roundValues(_ m: PairedDelta.Metric, _ c: CaseResult) -> [Int: Double] {
+    /// A round: its source file (merged results; "" otherwise) and its index there.
+    struct RoundKey: Hashable { var source: String; var round: Int }
+
+    /// A metric per round; a case without repeats is round 1 of its one source (or of
+    /// each of its sources, merged). Percentiles are read off each round's histogram,
+    /// never off the printed list. Merged repeats keep their source and round there, so
+    /// round i of a file pairs only with round i of the same file.
+    static func roundValues(_ m: PairedDelta.Metric, _ c: CaseResult) -> [RoundKey: Double] {
         guard let reps = c.repeats, !reps.isEmpty else {
-            return aggregate(m, c).map { [1: $0] } ?? [:]
+            let key = RoundKey(source: c.sources?.count == 1 ? c.sources![0].file : "", round: 1)
+            return aggregate(m, c).map { [key: $0] } ?? [:]
         }
-        var out: [Int: Double] = [:]
+        var out: [RoundKey: Double] = [:]
         for u in reps {
             let v: Double?
             switch m {
@@ -208,7 +205,7 @@ extension ClassComparison {
                 let h = u.histogram.flatMap { try? HdrV2Codec.decode($0.data) }
                 v = GateSide.latencyValue(m == .p50 ? .p50 : .p99, histogram: h, summary: u.latency)
             }
-            if let v, v.isFinite { out[u.index] = v }
+            if let v, v.isFinite { out[RoundKey(source: u.source ?? "", round: u.sourceRound ?? u.index)] = v }
         }
         return out
     }

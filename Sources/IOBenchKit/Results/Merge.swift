@@ -113,10 +113,14 @@ public enum ResultMerger {
             // repeats is one), so `compare` can use them as repeats: merging the rounds of
             // alternating runs, then `compare --paired`, pairs round i with round i.
             var kept: [RepeatResult] = []
-            for (_, c) in parts {
-                for r in c.repeats ?? [RepeatResult(index: 0, ios: c.ios, elapsedNs: c.elapsedNs, iops: c.iops, latency: c.latency,
+            for (source, c) in parts {
+                for r in c.repeats ?? [RepeatResult(index: 1, ios: c.ios, elapsedNs: c.elapsedNs, iops: c.iops, latency: c.latency,
                                                     cpu: c.cpu, errors: c.errors, histogram: c.histogram, timelineIOPS: c.timelineIOPS)] {
                     var r = r
+                    // Where the repeat came from, so that class comparisons pair round i of
+                    // one source with round i of the same source only.
+                    r.source = r.source ?? source.file
+                    r.sourceRound = r.sourceRound ?? r.index
                     r.index = kept.count + 1
                     kept.append(r)
                 }

@@ -54,10 +54,15 @@ public struct RepeatResult: Codable, Sendable {
     public var timelineIOPS: [UInt64]
     /// Where this repetition ran in its round (0 = first).
     public var roundPosition: Int?
+    /// `iobench merge`: the file this repeat came from, and its `index` (round) there.
+    public var source: String?
+    public var sourceRound: Int?
 
     enum CodingKeys: String, CodingKey {
         case index, ios, iops, latency, cpu, errors, histogram
         case roundPosition = "round_position"
+        case source
+        case sourceRound = "source_round"
         case elapsedNs = "elapsed_ns"
         case timelineIOPS = "timeline_iops"
     }
