@@ -37,6 +37,7 @@ struct IOBench: ParsableCommand {
                 Foundation.exit(2)
             }
         } catch let error as IOBenchError {
+            PlotFiles.removeCreatedDirectoryIfEmpty()
             StandardError.write("iobench: error: \(error.description)\n")
             Foundation.exit(error.exitCode)
         } catch let exit as RunExit {

@@ -112,8 +112,16 @@ struct LabCommand: ParsableCommand {
 
         // Root, the loop driver and mkfs first: without them nothing else matters.
         try Lab.preflight(filesystems: options.filesystems)
+        let named = self.dir != nil ? "--dir" : "the lab's directory (\(ProcessInfo.processInfo.environment["IOBENCH_DIR"] != nil ? "$IOBENCH_DIR" : "the system temp directory"))"
         if let ws = LabWorkspace.enclosingWorkspace(of: dir) {
-            throw IOBenchError.badInput("--dir \(dir) is inside the lab directory \(ws); another lab's teardown would remove it: pass a --dir outside any .iobench-lab-* directory")
+            throw IOBenchError.badInput("\(named) \(dir) is inside the lab directory \(ws); another lab's teardown would remove it: pass a --dir outside any .iobench-lab-* directory")
+        }
+        // Reached another way (a bind mount of a lab's filesystem): the filesystem under
+        // it sits on a loop device whose backing file is in a lab's directory.
+        if let fs = StorageInfo.filesystem(of: dir), fs.source.hasPrefix("/dev/loop"),
+           let backing = LoopDevice.bound().first(where: { $0.device == fs.source })?.backingFile,
+           let ws = LabWorkspace.workspace(containing: LabLeftovers.strippedDeleted(backing)) {
+            throw IOBenchError.badInput("\(named) \(dir) is on \(fs.source), a loop device of the lab in \(ws); a lab inside a lab measures one loop device on another and is torn down with it: pass a --dir on another filesystem")
         }
         _ = try Lab.backingSize(filesystems: options.filesystems, requested: options.size, dir: dir)
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: [])
@@ -152,6 +160,10 @@ struct LabCommand: ParsableCommand {
             throw RunExit(code: 128 + signal)
         }
         if !outcome.info.cleanup.verified { throw RunExit(code: 3) }
+        if !result.cases.contains(where: { $0.status == .ok }) {
+            log("iobench: error: no case could run on the lab's loop devices: every case was skipped or failed (the reasons are in the report); choose engines they support, e.g. --engine psync,io_uring")
+            throw RunExit(code: result.cases.allSatisfy { $0.status == .skipped } ? 2 : 3)
+        }
         let failed = result.cases.filter { $0.status == .failed }
         for c in failed {
             log("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))")

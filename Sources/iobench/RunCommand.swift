@@ -460,7 +460,7 @@ struct RunCommand: ParsableCommand {
         if lstat(arg, &st) == 0 { return (nil, arg) }
         guard let eq = arg.firstIndex(of: "="), !arg[..<eq].contains("/") else { return (nil, arg) }
         guard isValidLabel(arg[..<eq]) else {
-            throw IOBenchError.badInput("--target '\(Units.printable(arg))': '\(Units.printable(String(arg[..<eq])))' is not a valid label (1 to 32 of A-Z a-z 0-9 . _ -, starting with a letter or digit); fix the label, or for a new file whose name holds '=' write ./\(Units.printable(arg))")
+            throw IOBenchError.badInput("--target '\(Units.printable(arg))': '\(Units.printable(String(arg[..<eq])))' is not a valid label (1 to 32 of A-Z a-z 0-9 . _ -, starting with a letter or digit); fix the label, or, for a new file whose name holds '=', give its path with a directory (./NAME)")
         }
         let path = String(arg[arg.index(after: eq)...])
         guard !path.isEmpty else {

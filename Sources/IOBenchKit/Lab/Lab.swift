@@ -407,9 +407,9 @@ public final class Lab {
         }
         try checkStop("before the run")
         let cases = batches.reduce(0) { $0 + $1.specs.count }
-        let perCase = Double(options.runtimeNs + options.rampNs) / 1e9
-        log(String(format: "iobench lab: running %d cases x %d rounds on %@ (about %.0f s if every case runs; unsupported cases are skipped at once)",
-                   cases, options.rounds, stages.map(\.label).joined(separator: " and "), Double(cases * options.rounds) * perCase))
+        // No time estimate: per-case overheads (thread start, tracing, skips) vary too much
+        // for one to be honest; the lab's phase times are in its report.
+        log("iobench lab: running \(cases) cases x \(options.rounds) rounds on \(stages.map(\.label).joined(separator: " and ")) (unsupported cases are skipped at once)")
         let session = RunSession(arguments: options.arguments, showProgress: options.showProgress, stop: stop)
         session.afterCase = ClassSuite.verifyPathHook()
         return session.run(batches, skipUnsupported: true, repeats: options.rounds)
@@ -460,7 +460,9 @@ public final class Lab {
         let created = stages.map(\.loopPath).filter { !$0.isEmpty }
         info.loopDevicesDetached = created.filter { d in !left.loopDevices.contains { $0.device == d } }.count
         info.verified = left.isEmpty
-        info.leftovers = left.lines
+        info.leftovers = left.mounts.map { "mount \($0.mountPoint) (\($0.type) on \($0.source))" }
+            + left.loopDevices.map { "loop device \($0.device) -> \($0.backingFile)" + LabLeftovers.usersOf(loopDevice: $0.device) }
+            + left.directories.map { "directory \($0)" }
         return info
     }
 }

@@ -71,7 +71,13 @@ public enum LabReport {
         for f in lab.filesystems {
             let cases = r.cases.filter { $0.targetKey == f.label }
             var line = "  \(f.label): "
-            line += f.mappingsPerRead == nil ? "mappings per read not traced (needs root and tracefs with the iomap events)" : "mappings per read: " + mappingsText(f)
+            if !cases.contains(where: { $0.status == .ok }) {
+                line += "no case ran (see the skipped and failed cases below)"
+            } else if f.mappingsPerRead == nil {
+                line += "mappings per read not traced: " + (PathTracer.unavailableReason() ?? "the traced pass found no reads")
+            } else {
+                line += "mappings per read: " + mappingsText(f)
+            }
             if cases.contains(where: { $0.config.pathClass == .raw && $0.status == .ok }) {
                 line += "; raw reads \(f.loopDevice) directly (no filesystem, no mapping)"
             }

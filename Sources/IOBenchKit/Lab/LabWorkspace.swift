@@ -189,8 +189,16 @@ public struct LabLeftovers: Sendable, Equatable {
         return out
     }
 
+    /// What keeps a loop device bound: mounts of it outside the lab (a bind mount, a second
+    /// mount), as " (mounted at /x: unmount it, then run 'iobench lab --cleanup')", or "".
+    public static func usersOf(loopDevice device: String) -> String {
+        let elsewhere = Mounts.entries().filter { $0.source == device && LabWorkspace.workspace(containing: $0.mountPoint) == nil }
+        guard !elsewhere.isEmpty else { return " (in use: the kernel unbinds it when its last user closes it)" }
+        return " (mounted at \(elsewhere.map(\.mountPoint).joined(separator: ", ")), not by the lab: unmount it there, then run 'iobench lab --cleanup')"
+    }
+
     /// A backing file's path without the " (deleted)" sysfs appends to removed files.
-    static func strippedDeleted(_ p: String) -> String {
+    public static func strippedDeleted(_ p: String) -> String {
         p.hasSuffix(" (deleted)") ? String(p.dropLast(" (deleted)".count)) : p
     }
 
@@ -276,15 +284,18 @@ public enum LabCleanup {
         for l in remaining {
             if let err = LoopDevice.detach(devicePath: l.device) {
                 report.failures.append(err)
-            } else {
+            } else if !LoopDevice.bound().contains(where: { $0.device == l.device }) {
                 report.actions.append("detached \(l.device) (\(l.backingFile))")
             }
+            // Still bound: the kernel unbinds it (autoclear) when its last user lets go;
+            // the check below names what holds it.
         }
         // Something still attached (a loop device held by a process in a lazily unmounted
         // filesystem) keeps the workspace and its owner file, so --cleanup finds it later.
         let still = LabLeftovers.of(workspace: ws)
         if !still.loopDevices.isEmpty || !still.mounts.isEmpty {
-            report.failures += still.lines.filter { !$0.hasPrefix("directory ") }.map { "still attached: \($0)\(holders(of: ws))" }
+            report.failures += still.mounts.map { "still mounted: \($0.mountPoint) (\($0.type) on \($0.source))\(holders(of: $0.mountPoint))" }
+            report.failures += still.loopDevices.map { "still bound: loop device \($0.device) -> \($0.backingFile)\(LabLeftovers.usersOf(loopDevice: $0.device))" }
             return
         }
         var st = stat()

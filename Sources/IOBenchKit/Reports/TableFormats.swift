@@ -104,7 +104,7 @@ public enum MarkdownReport {
         }
         let classed = ReportContent.classedCases(r.cases)
         if !classed.isEmpty {
-            out += "\n**Path classes**, each against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs\n\n"
+            out += "\n**Path classes**, each against its like-for-like reference (vs) on the same target, engine setting and bs: multi-extent vs single-extent, simple and single-extent vs raw, unwritten vs written\n\n"
             out += table(ReportContent.classHeaders, ReportContent.classRows(classed))
             let notes = ReportContent.classNotes(classed)
             var lines: [String] = ReportContent.classLegend(r.cases).map(escape)

@@ -87,7 +87,7 @@ public enum TextReport {
     public static func classComparison(_ cases: [CaseResult]) -> String {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
-        var out = "path classes, each against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs\n"
+        var out = "path classes, each against its like-for-like reference (vs) on the same target, engine setting and bs: multi-extent vs single-extent, simple and single-extent vs raw, unwritten vs written\n"
         out += table(headers: ReportContent.classHeaders, rows: ReportContent.classRows(classed))
         for line in ReportContent.classLegend(cases) { out += line + "\n" }
         let notes = ReportContent.classNotes(classed)

@@ -193,7 +193,7 @@ public enum HTMLReport {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
         let rows = ReportContent.classRows(classed)
-        var t = "<p class=\"note\">Each class against its like-for-like reference (vs): multi-extent vs single-extent, simple and single-extent vs raw, at the same bs.</p>\n"
+        var t = "<p class=\"note\">Each class against its like-for-like reference (vs) on the same target, engine setting and bs: multi-extent vs single-extent, simple and single-extent vs raw, unwritten vs written.</p>\n"
         t += table(ReportContent.classHeaders, rows, numeric: [2, 3, 5, 6, 7, 8, 9, 10, 11, 12])
         let found = ReportContent.classNotes(classed)
         var notes = ReportContent.classLegend(cases)

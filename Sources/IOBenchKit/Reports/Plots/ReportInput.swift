@@ -76,6 +76,18 @@ public enum PlotFiles {
             let e = Errno.current
             throw .badInput("\(option) \(directory) cannot be created: \(e); pass a directory you may write")
         }
+        createdDirectory = directory
+    }
+
+    /// The directory `makeDirectory` created in this process, if any.
+    nonisolated(unsafe) public static var createdDirectory: String?
+
+    /// A command refused after creating its plot directory removes it again while it is
+    /// still empty: a refused command leaves nothing behind.
+    public static func removeCreatedDirectoryIfEmpty() {
+        guard let d = createdDirectory else { return }
+        _ = Glibc.rmdir(d)  // fails, harmlessly, when something was written into it
+        createdDirectory = nil
     }
 
     /// Writes the plots (and `report.html` when `html`) into `directory`, creating it,
