@@ -150,7 +150,7 @@ final class LabTests: LabTestCase {
 
         let again = try CLI.run(["lab", "--cleanup", "--dir", dir.path])
         XCTAssertEqual(again.status, 0)
-        XCTAssertFalse(again.stdout.contains(dir.path), again.stdout)
+        XCTAssertFalse(again.stdout.contains(dir.path + "/" + LabWorkspace.prefix), again.stdout)
         XCTAssertTrue(again.stdout.contains("nothing to clean up") || again.stdout.contains("still running"), again.stdout)
     }
 
