@@ -23,13 +23,16 @@ struct LabCommand: ParsableCommand {
         minutes here (2 filesystems x 20 runnable cases x 5 rounds x 0.7 s, plus set-up).
 
         The report names each filesystem with its loop device, whether direct I/O is on, its \
-        backing size and the layout FIEMAP shows; then the run report (cases labelled ext4: \
-        and xfs:); then the kernel path per filesystem, the time of each phase and the \
+        backing size and the layout FIEMAP shows; then the kernel path per filesystem \
+        (mappings per read, simple read path active); then the class table, each Δ paired \
+        round by round against its like-for-like reference with a 95% interval (cases \
+        labelled ext4: and xfs:); then every case; then the time of each phase and the \
         cleanup check.
 
-        Teardown: on success, on failure and on SIGINT/SIGTERM/SIGHUP (exit 130/143/129, at \
-        any phase; further signals do not interrupt the teardown, and SIGPIPE is ignored, so \
-        a reader of stderr going away cannot skip it) iobench unmounts, detaches the loop \
+        Teardown: on success, on failure and on any signal that would end the process but \
+        SIGKILL (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM, ...; exit 128 + the \
+        signal, at any phase; further signals do not interrupt the teardown, and SIGPIPE is \
+        ignored, so a reader of stderr going away cannot skip it) iobench unmounts, detaches the loop \
         devices, removes the directory, and checks that no loop device and no mount is left. \
         After a crash or SIGKILL run 'iobench lab --cleanup': it unmounts, detaches and \
         removes what labs whose process is gone left behind (mounts and loop devices \
