@@ -1,7 +1,7 @@
 # iobench front door. `make run` and `make test` do all set-up on a fresh machine.
 SWIFT ?= swift
 
-.PHONY: all deps build release run test bench micro gate-calibration lab-time clean
+.PHONY: all deps build release run test bench micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -39,6 +39,11 @@ gate-calibration: release
 ## behind (root, about 3 minutes; see benchmarks/README.md).
 lab-time: release
 	python3 benchmarks/lab_time.py
+
+## Real drift (a blkio throttle for one round) against the paired class comparison
+## (root, about 1 minute; see benchmarks/README.md).
+class-drift: release
+	python3 benchmarks/class_drift.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release
