@@ -77,7 +77,7 @@ struct CompareCommand: ParsableCommand {
         // --output is the JSON comparison, whatever --format prints.
         if let output { try outputs.write(try ComparisonReport.json(result), to: output, option: "--output") }
         switch format {
-        case "json": StandardError.write(String(decoding: try ComparisonReport.json(result), as: UTF8.self), fd: 1)
+        case "json": StandardOutput.write(String(decoding: try ComparisonReport.json(result), as: UTF8.self))
         case "markdown": print(ComparisonReport.markdown(result), terminator: "")
         case "junit": print(ComparisonReport.junit(result), terminator: "")
         default: print(ComparisonReport.text(result), terminator: "")

@@ -27,8 +27,8 @@ struct IOBench: ParsableCommand {
             // The report is the product: a stdout that could not take it (a full disk, a
             // reader gone with SIGPIPE ignored) is not success.
             errno = 0
-            if fflush(stdout) != 0 || ferror(stdout) != 0 || StandardError.stdoutError != 0 {
-                let err = StandardError.stdoutError != 0 ? StandardError.stdoutError : errno
+            if fflush(stdout) != 0 || ferror(stdout) != 0 || StandardOutput.failure != 0 {
+                let err = StandardOutput.failure != 0 ? StandardOutput.failure : errno
                 if err == EPIPE {
                     StandardError.write("iobench: error: stdout was closed before the report was written (EPIPE)\n")
                     Foundation.exit(128 + SIGPIPE)

@@ -39,7 +39,7 @@ struct InspectCommand: ParsableCommand {
         if format == "json" {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            StandardError.write(String(decoding: try enc.encode(report), as: UTF8.self), fd: 1)
+            StandardOutput.write(String(decoding: try enc.encode(report), as: UTF8.self))
             print("")
         } else {
             print(report.renderText(), terminator: "")

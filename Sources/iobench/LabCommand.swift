@@ -154,7 +154,7 @@ struct LabCommand: ParsableCommand {
         } catch { saveError = error }
         switch format {
         case "json":
-            StandardError.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n", fd: 1)
+            StandardOutput.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n")
         case "markdown": print(LabReport.renderMarkdown(result), terminator: "")
         default: print(LabReport.renderText(result), terminator: "")
         }

@@ -47,7 +47,7 @@ struct MergeCommand: ParsableCommand {
         }
         try ResultWriter.writeJSON(merged, to: output, guard: outputs, option: "--output")
         if format == "json" {
-            StandardError.write(String(decoding: try merged.jsonData(), as: UTF8.self), fd: 1)
+            StandardOutput.write(String(decoding: try merged.jsonData(), as: UTF8.self))
             print("")
         } else {
             print(TextReport.render(merged), terminator: "")

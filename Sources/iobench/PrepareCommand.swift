@@ -59,8 +59,8 @@ struct PrepareCommand: ParsableCommand {
         if format == "json" {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            StandardError.write(String(decoding: try enc.encode(report), as: UTF8.self), fd: 1)
-            StandardError.write("\n", fd: 1)
+            StandardOutput.write(String(decoding: try enc.encode(report), as: UTF8.self))
+            StandardOutput.write("\n")
         } else {
             print(Self.render(report), terminator: "")
         }

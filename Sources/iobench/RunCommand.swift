@@ -245,7 +245,7 @@ struct RunCommand: ParsableCommand {
         } catch { saveError = error }
         switch format {
         case "json":
-            StandardError.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n", fd: 1)
+            StandardOutput.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n")
         case "markdown": print(MarkdownReport.render(result), terminator: "")
         case "csv": print(CSVReport.render(result), terminator: "")
         case "junit": print(RunJUnitReport.render(result), terminator: "")

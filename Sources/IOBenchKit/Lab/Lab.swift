@@ -460,9 +460,7 @@ public final class Lab {
         let created = stages.map(\.loopPath).filter { !$0.isEmpty }
         info.loopDevicesDetached = created.filter { d in !left.loopDevices.contains { $0.device == d } }.count
         info.verified = left.isEmpty
-        info.leftovers = left.mounts.map { "mount \($0.mountPoint) (\($0.type) on \($0.source))" }
-            + left.loopDevices.map { "loop device \($0.device) -> \($0.backingFile)" + LabLeftovers.usersOf(loopDevice: $0.device) }
-            + left.directories.map { "directory \($0)" }
+        info.leftovers = left.lines
         return info
     }
 }

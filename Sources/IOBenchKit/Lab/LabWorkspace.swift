@@ -202,10 +202,10 @@ public struct LabLeftovers: Sendable, Equatable {
         p.hasSuffix(" (deleted)") ? String(p.dropLast(" (deleted)".count)) : p
     }
 
-    /// One line per leftover.
+    /// One line per leftover; a loop device's says what still holds it.
     public var lines: [String] {
         mounts.map { "mount \($0.mountPoint) (\($0.type) on \($0.source))" }
-            + loopDevices.map { "loop device \($0.device) -> \($0.backingFile)" }
+            + loopDevices.map { "loop device \($0.device) -> \($0.backingFile)" + Self.usersOf(loopDevice: $0.device) }
             + directories.map { "directory \($0)" }
     }
 }

@@ -162,10 +162,7 @@ public final class RunSession {
             var order: [String] = []
             var groups: [String: [Int]] = [:]
             for (i, s) in batches[b].enumerated() {
-                var g = s
-                g.pathClass = nil
-                g.blockSize = 0
-                let key = CaseResult.makeID(g)
+                let key = s.settingID
                 if groups[key] == nil { order.append(key) }
                 groups[key, default: []].append(i)
             }

@@ -4,14 +4,10 @@ import Glibc
 /// errors: a closed or vanished reader (EPIPE with SIGPIPE ignored, as in the lab) must
 /// never end the process. Foundation's `FileHandle.write` traps on such errors.
 public enum StandardError {
-    public static func write(_ text: String) { write(text, fd: 2) }
+    public static func write(_ text: String) { _ = writeAll(text, fd: 2) }
 
-    /// The errno of the first failed write to stdout (fd 1), 0 while none failed: the
-    /// caller decides what a lost report means (iobench's main exits non-zero).
-    nonisolated(unsafe) public static var stdoutError: Int32 = 0
-
-    /// The same to any descriptor (stdout: 1).
-    public static func write(_ text: String, fd: Int32) {
+    /// Writes all of `text` to `fd`; returns 0, or the errno of the write that failed.
+    static func writeAll(_ text: String, fd: Int32) -> Int32 {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -20,12 +16,20 @@ public enum StandardError {
             }
             if n > 0 { offset += n; continue }
             if n < 0 && errno == EINTR { continue }
-            if fd == 1 && stdoutError == 0 { stdoutError = n < 0 ? errno : EIO }
-            return
+            return n < 0 ? errno : EIO
         }
-        bytes.removeAll()
+        return 0
     }
+}
 
-    /// One line (a newline is added).
-    public static func line(_ text: String) { write(text + "\n") }
+/// Writes to stdout with write(2), as `StandardError` does, but remembers the first
+/// failure: the report is the product, so iobench's main exits non-zero when it was lost.
+public enum StandardOutput {
+    /// The errno of the first failed write, 0 while none failed.
+    nonisolated(unsafe) public static var failure: Int32 = 0
+
+    public static func write(_ text: String) {
+        let err = StandardError.writeAll(text, fd: 1)
+        if err != 0 && failure == 0 { failure = err }
+    }
 }

@@ -43,16 +43,10 @@ public enum ReportContent {
     /// class and bs), each with its paired Δs against its like-for-like reference
     /// (`ClassComparison`): the reference is named in the "vs" column.
     public static func classRows(_ classed: [CaseResult]) -> [[String]] {
-        func groupKey(_ c: CaseResult) -> String {
-            var s = c.config
-            s.pathClass = nil
-            s.blockSize = 0
-            return (c.targetKey ?? c.targetPath ?? "") + "\u{0}" + CaseResult.makeID(s)
-        }
         var order: [String] = []
         var groups: [String: [CaseResult]] = [:]
         for c in classed {
-            let k = groupKey(c)
+            let k = c.classGroup
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(c)
         }
@@ -79,7 +73,7 @@ public enum ReportContent {
                         diops = cmp.delta(.iops).map { ratioText($0) } ?? ""
                     }
                 }
-                var setting = "\(c.config.engine.rawValue) QD\(c.config.queueDepth)" + (c.config.jobs > 1 ? " x\(c.config.jobs)" : "")
+                var setting = c.config.settingLabel
                 if let key = c.targetKey, !key.isEmpty { setting = key + ": " + setting }
                 let latencyTimed = l.count > 0
                 rows.append([setting, c.config.pathClass!.rawValue, Units.formatSize(UInt64(c.config.blockSize)),

@@ -84,7 +84,7 @@ public enum TextReport {
 
     /// Path classes side by side per engine setting, with the difference from the simple
     /// class: what each kernel path costs per read in latency and in CPU time.
-    public static func classComparison(_ cases: [CaseResult]) -> String {
+    static func classComparison(_ cases: [CaseResult]) -> String {
         let classed = ReportContent.classedCases(cases)
         guard !classed.isEmpty else { return "" }
         var out = "path classes, each against its like-for-like reference (vs) on the same target, engine setting and bs: multi-extent vs single-extent, simple and single-extent vs raw, unwritten vs written\n"

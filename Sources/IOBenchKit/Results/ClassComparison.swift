@@ -117,15 +117,9 @@ extension ClassComparison {
     /// Cases pair with a reference of the same target (key or path), the same engine
     /// setting (everything but class and block size) and the reference's block size.
     public static func compute(_ cases: [CaseResult], level: Double = defaultLevel) -> [ClassComparison] {
-        func group(_ c: CaseResult) -> String {
-            var s = c.config
-            s.pathClass = nil
-            s.blockSize = 0
-            return (c.targetKey ?? c.targetPath ?? "") + "\u{0}" + CaseResult.makeID(s)
-        }
         var byKey: [String: CaseResult] = [:]
         for c in cases where c.config.pathClass != nil {
-            byKey[group(c) + "\u{0}\(c.config.pathClass!.rawValue)/\(c.config.blockSize)"] = c
+            byKey[c.classGroup + "\u{0}\(c.config.pathClass!.rawValue)/\(c.config.blockSize)"] = c
         }
         var out: [ClassComparison] = []
         for c in cases where c.status == .ok && c.ios > 0 {
@@ -135,7 +129,7 @@ extension ClassComparison {
             var cmp = ClassComparison(caseIdentity: c.identity, caseLabel: c.label, pathClass: cls, blockSize: c.config.blockSize,
                                       referenceClass: refClass, referenceBlockSize: c.config.blockSize, referenceIdentity: nil,
                                       missingReference: nil, question: question, level: level, deltas: [])
-            let ref = byKey[group(c) + "\u{0}\(refClass.rawValue)/\(c.config.blockSize)"]
+            let ref = byKey[c.classGroup + "\u{0}\(refClass.rawValue)/\(c.config.blockSize)"]
             guard let r = ref, r.status == .ok, r.ios > 0 else {
                 if let r = ref {
                     cmp.missingReference = "\(cmp.referenceName) \(r.status == .skipped ? "was skipped" : "failed"): \(r.reason ?? r.status.rawValue)"

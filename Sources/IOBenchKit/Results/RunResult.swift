@@ -331,6 +331,10 @@ public struct CaseResult: Codable, Sendable {
         self.reason = reason
     }
 
+    /// The case's target (key, else path) and engine setting: the cases a class
+    /// comparison pairs share it (they differ only in class and block size).
+    public var classGroup: String { (targetKey ?? targetPath ?? "") + "\u{0}" + config.settingID }
+
     public static func makeID(_ s: CaseSpec) -> String {
         var id = "\(s.engine.rawValue)-\(s.pattern.rawValue)-bs\(Units.formatSize(UInt64(s.blockSize)))-qd\(s.queueDepth)-j\(s.jobs)"
         if s.options.fixedBuffers { id += "-fixedbufs" }

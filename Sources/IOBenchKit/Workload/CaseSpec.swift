@@ -40,6 +40,20 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     }
 
     /// A short label, e.g. `io_uring 4k QD32`.
+    /// The engine setting: the id of this spec without its class and block size (engine,
+    /// pattern, depth, jobs, options). Cases compared across classes share it.
+    public var settingID: String {
+        var s = self
+        s.pathClass = nil
+        s.blockSize = 0
+        return CaseResult.makeID(s)
+    }
+
+    /// The engine setting for people: `psync QD1`, `io_uring QD32 x2`.
+    public var settingLabel: String {
+        "\(engine.rawValue) QD\(queueDepth)" + (jobs > 1 ? " x\(jobs)" : "")
+    }
+
     public var label: String {
         var s = "\(engine.rawValue) \(Units.formatSize(UInt64(blockSize))) QD\(queueDepth)"
         if jobs > 1 { s += " x\(jobs)" }

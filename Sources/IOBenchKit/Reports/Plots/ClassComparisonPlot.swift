@@ -23,15 +23,12 @@ public enum ClassComparisonPlot {
         var sources: [String] = []
         var byKey: [String: Group] = [:]
         for c in set.cases where c.result.config.pathClass != nil && c.result.cpu != nil {
-            var s = c.result.config
-            s.pathClass = nil
-            s.blockSize = 0
             // The same setting on two targets of one run is two groups, as in two files.
-            let setting = CaseResult.makeID(s), source = (c.source ?? "") + "\u{0}" + (c.result.targetKey ?? "")
+            let setting = c.result.config.settingID, source = (c.source ?? "") + "\u{0}" + (c.result.targetKey ?? "")
             if !settings.contains(setting) { settings.append(setting) }
             if !sources.contains(source) { sources.append(source) }
             let key = setting + "\u{0}" + source
-            var name = "\(s.engine.rawValue) QD\(s.queueDepth)" + (s.jobs > 1 ? " x\(s.jobs)" : "")
+            var name = c.result.config.settingLabel
             if let k = c.result.targetKey, !k.isEmpty { name = k + ": " + name }
             if let src = c.source { name = src + " · " + name }
             if byKey[key] == nil { byKey[key] = Group(name: name, bars: []) }
