@@ -1,6 +1,36 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// iobench's layers, lowest first. Each is its own target, so a file can only use what
+// lies below it: an import against the direction does not compile (SwiftPM rejects the
+// cycle, and `make test` builds with --explicit-target-dependency-import-check=error so an
+// undeclared import of a lower layer's module fails too). docs/design.md draws them.
+//
+//   CIOBenchShim        what Swift cannot import from C (macros, liburing inlines, zlib)
+//   IOBenchPlatform     errors, clock, aligned buffers, limits, signals, stderr/stdout
+//   IOBenchHistogram    LatencyHistogram, the HdrHistogram V2 codec, interval histograms
+//   IOBenchEngines      one engine per file behind IOEngine (prepare, commit, reap)
+//   IOBenchWorkload     case specs, targets, extent maps, layouts, class plans, offsets
+//   IOBenchMeasurement  the job loop, the case runner, path tracing and verification
+//   IOBenchResults      the result schema, totals, repeats, merge, compare, the gate
+//   IOBenchReports      text, Markdown, HTML, CSV, JUnit, hgrm, interval logs, plots
+//   IOBenchKit          the library API: run a suite, the lab (re-exports every layer)
+//   iobench             the command line: parses arguments and prints, nothing else
+let layers: [(name: String, dependencies: [Target.Dependency])] = [
+    ("IOBenchPlatform", ["CIOBenchShim", .product(name: "Atomics", package: "swift-atomics")]),
+    ("IOBenchHistogram", ["IOBenchPlatform", "CIOBenchShim", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+    ("IOBenchEngines", ["IOBenchPlatform", "CIOBenchShim"]),
+    ("IOBenchWorkload", ["IOBenchEngines", "IOBenchPlatform", "CIOBenchShim"]),
+    ("IOBenchMeasurement", ["IOBenchWorkload", "IOBenchEngines", "IOBenchHistogram", "IOBenchPlatform", "CIOBenchShim",
+                            .product(name: "Atomics", package: "swift-atomics")]),
+    ("IOBenchResults", ["IOBenchMeasurement", "IOBenchWorkload", "IOBenchEngines", "IOBenchHistogram", "IOBenchPlatform",
+                        .product(name: "Histogram", package: "hdrhistogram-swift")]),
+    ("IOBenchReports", ["IOBenchResults", "IOBenchMeasurement", "IOBenchWorkload", "IOBenchEngines", "IOBenchHistogram",
+                        "IOBenchPlatform", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+    ("IOBenchKit", ["IOBenchReports", "IOBenchResults", "IOBenchMeasurement", "IOBenchWorkload", "IOBenchEngines",
+                    "IOBenchHistogram", "IOBenchPlatform", "CIOBenchShim", .product(name: "Atomics", package: "swift-atomics")]),
+]
+
 let package = Package(
     name: "iobench",
     platforms: [.macOS(.v13)],
@@ -14,31 +44,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
-        // System libraries: the kernel's async I/O interfaces, found through pkg-config.
-        .systemLibrary(
-            name: "CLibUring",
-            pkgConfig: "liburing",
-            providers: [.apt(["liburing-dev"])]
-        ),
-        .systemLibrary(
-            name: "CLibAIO",
-            providers: [.apt(["libaio-dev"])]
-        ),
-        // What Swift cannot import: function-like macros, IOSQE_* bit constants,
-        // CPU_SET, the CQE ring walk, and zlib for HdrHistogram's compressed encoding.
+        // What Swift cannot import: function-like macros, IOSQE_* bit constants, CPU_SET,
+        // liburing's inline functions and the CQE ring walk, zlib for HdrHistogram's
+        // compressed encoding. It links liburing, libaio and zlib, once each.
         .target(
             name: "CIOBenchShim",
-            dependencies: ["CLibUring", "CLibAIO"],
             linkerSettings: [.linkedLibrary("z"), .linkedLibrary("aio"), .linkedLibrary("uring")]
         ),
-        .target(
-            name: "IOBenchKit",
-            dependencies: [
-                "CIOBenchShim",
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "Atomics", package: "swift-atomics"),
-            ]
-        ),
+    ] + layers.map { .target(name: $0.name, dependencies: $0.dependencies) } + [
         .executableTarget(
             name: "iobench",
             dependencies: [

@@ -365,7 +365,7 @@ struct RunCommand: ParsableCommand {
             }
             for label in labels {
                 for spec in specs {
-                    let file = hgrmDir + "/" + Self.hgrmName(id: CaseResult.makeID(spec), label: label)
+                    let file = hgrmDir + "/" + Self.hgrmName(id: spec.id, label: label)
                     try outputs.check(file, option: "--hgrm")
                     files.append(("--hgrm", file))
                 }

@@ -31,7 +31,7 @@ final class CompareMergeTests: XCTestCase {
         })
     }
 
-    func verdicts(_ c: IOBenchKit.ComparisonResult, case i: Int = 0) -> [CompareMetric: MetricComparison.Verdict] {
+    func verdicts(_ c: IOBenchKit.RunComparison, case i: Int = 0) -> [CompareMetric: MetricComparison.Verdict] {
         Dictionary(uniqueKeysWithValues: c.cases[i].metrics.map { ($0.metric, $0.verdict) })
     }
 
@@ -214,7 +214,7 @@ final class CompareMergeTests: XCTestCase {
                    "regression":false,"improvement":true}],
          "missing_in_new":["y"],"missing_in_base":[],"regressions":0,"improvements":1}
         """
-        let r = try JSONDecoder().decode(IOBenchKit.ComparisonResult.self, from: Data(v1.utf8))
+        let r = try JSONDecoder().decode(IOBenchKit.RunComparison.self, from: Data(v1.utf8))
         XCTAssertEqual(r.cases[0].metrics.map(\.verdict), [.unclear, .improved])
         XCTAssertEqual(r.exitCode, 0, "version 1 never failed on missing cases")
     }
@@ -352,7 +352,7 @@ final class CompareMergeTests: XCTestCase {
         XCTAssertEqual(cases[0]["target_key"] as? String, "a")
         XCTAssertNil(cases[1]["target_key"], "no key: the field is absent, as in every earlier version 2 document")
         XCTAssertEqual(object?["schema_version"] as? Int, 2)
-        let back = try JSONDecoder().decode(IOBenchKit.ComparisonResult.self, from: ComparisonReport.json(c))
+        let back = try JSONDecoder().decode(IOBenchKit.RunComparison.self, from: ComparisonReport.json(c))
         XCTAssertEqual(back.cases.map(\.identity), c.cases.map(\.identity))
         // The label is shown with its key once, never twice.
         XCTAssertEqual(back.cases[0].displayLabel, "a: io_uring 4k QD32")

@@ -35,7 +35,7 @@ final class StampAndSpecTests: XCTestCase {
         a.queueDepth = 32
         var b = a
         b.options.fixedBuffers = true
-        XCTAssertNotEqual(CaseResult.makeID(a), CaseResult.makeID(b))
-        XCTAssertEqual(CaseResult.makeID(a), "io_uring-randread-bs4k-qd32-j1")
+        XCTAssertNotEqual(a.id, b.id)
+        XCTAssertEqual(a.id, "io_uring-randread-bs4k-qd32-j1")
     }
 }

@@ -1,1 +1,0 @@
-#include <libaio.h>

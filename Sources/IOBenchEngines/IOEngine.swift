@@ -1,0 +1,123 @@
+import CIOBenchShim
+import IOBenchPlatform
+
+/// The longest an engine's reap blocks in the kernel before it returns (possibly with
+/// no completion), so the loop can see a stop or its deadline on a device that has
+/// stopped completing reads.
+public let reapTimeoutNs: Int64 = 100_000_000
+
+/// The engines iobench drives, by the names users type.
+public enum EngineKind: String, Codable, Sendable, CaseIterable {
+    case psync
+    case pvsync2
+    case libaio
+    case ioUring = "io_uring"
+    case ioUringPoll = "io_uring-poll"
+
+    /// Sync engines have one I/O in flight per job.
+    public var isSynchronous: Bool { self == .psync || self == .pvsync2 }
+    public var usesIoUring: Bool { self == .ioUring || self == .ioUringPoll }
+}
+
+/// Options that shape how an engine talks to the kernel (fio's names where fio has them).
+public struct EngineOptions: Codable, Sendable, Equatable {
+    /// pvsync2: RWF_HIPRI (the sync polled variant).
+    public var hipri = false
+    /// io_uring: registered buffers and IORING_OP_READ_FIXED.
+    public var fixedBuffers = false
+    /// io_uring: the target registered as fixed file 0 (IOSQE_FIXED_FILE).
+    public var registeredFiles = false
+    /// io_uring: a kernel thread polls the SQ (IORING_SETUP_SQPOLL).
+    public var sqpoll = false
+    /// io_uring: create the ring without COOP_TASKRUN / SINGLE_ISSUER / DEFER_TASKRUN
+    /// (the kernel's default completion handling), to measure what they change.
+    public var plainRing = false
+    /// Reads prepared before one submit call (fio's iodepth_batch_submit). Default 1.
+    public var submitBatch = 1
+    /// Completions waited for before reaping (fio's iodepth_batch_complete_min). Default 1:
+    /// wait for one, then reap everything that is there.
+    public var completeBatch = 1
+
+    public init() {}
+
+    package enum CodingKeys: String, CodingKey {
+        case hipri, sqpoll
+        case plainRing = "plain_ring"
+        case fixedBuffers = "fixed_buffers"
+        case registeredFiles = "registered_files"
+        case submitBatch = "submit_batch"
+        case completeBatch = "complete_batch"
+    }
+}
+
+/// Everything an engine needs to set itself up for one job.
+public struct EngineSetup {
+    public var fd: Int32
+    public var blockSize: Int
+    public var queueDepth: Int
+    public var buffers: AlignedBuffers
+    public var options: EngineOptions
+    /// The block-device queue under the target, when there is one (polling checks it).
+    public var queue: BlockQueueInfo?
+    public var targetPath: String
+
+    public init(fd: Int32, blockSize: Int, queueDepth: Int, buffers: AlignedBuffers, options: EngineOptions,
+                queue: BlockQueueInfo?, targetPath: String) {
+        self.fd = fd
+        self.blockSize = blockSize
+        self.queueDepth = queueDepth
+        self.buffers = buffers
+        self.options = options
+        self.queue = queue
+        self.targetPath = targetPath
+    }
+}
+
+/// Where `reap` puts what completed: the slot of each read and the kernel's result
+/// (bytes read, or -errno).
+public struct CompletionBatch {
+    public let slots: UnsafeMutablePointer<UInt64>
+    public let results: UnsafeMutablePointer<Int32>
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        results = .allocate(capacity: capacity)
+    }
+
+    /// With malloc: nil when memory is short (instead of the abort of `init(capacity:)`).
+    public init?(allocating capacity: Int) {
+        guard let block = iob_malloc(capacity * 12) else { return nil }
+        self.capacity = capacity
+        slots = block.bindMemory(to: UInt64.self, capacity: capacity)
+        results = (block + capacity * 8).bindMemory(to: Int32.self, capacity: capacity)
+    }
+
+    public func deallocate() {
+        slots.deallocate()
+        results.deallocate()
+    }
+
+    /// Frees a batch made by `init?(allocating:)`.
+    public func free() { iob_free(UnsafeMutableRawPointer(slots)) }
+}
+
+/// The narrow contract every engine meets, after fio's ioengine_ops: prepare reads one
+/// at a time, commit them to the kernel as a batch, reap completions. A sync engine
+/// performs its read in `commit`; an async one hands it over and returns. The job loop
+/// is generic over this protocol and specialised per engine, so none of these calls is
+/// dynamically dispatched in the hot loop.
+public protocol IOEngine: AnyObject {
+    static var kind: EngineKind { get }
+    init(_ setup: EngineSetup) throws(IOBenchError)
+    /// Queues a read of `blockSize` bytes at `offset` into the buffer of `slot`.
+    func prepare(slot: Int, offset: UInt64)
+    /// Hands every prepared read to the kernel. `beforeReap` says the loop will reap
+    /// next: an engine may then fold this submit into the reap's wait (one system call
+    /// for both, as t/io_uring does).
+    func commit(beforeReap: Bool) throws(IOBenchError)
+    /// Waits for at least `minimum` completions (fewer only if fewer are in flight), then
+    /// copies out up to `batch.capacity` of them and returns how many.
+    func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int
+}

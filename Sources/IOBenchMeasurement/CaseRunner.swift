@@ -1,0 +1,314 @@
+import Atomics
+import CIOBenchShim
+import Foundation
+import IOBenchWorkload
+import IOBenchPlatform
+import IOBenchEngines
+
+/// Runs one case: one thread per job, each with its own engine, buffers and histogram,
+/// then merges what the jobs measured.
+public struct CaseRunner {
+    public let target: Target
+    public let spec: CaseSpec
+    public let stop: ManagedAtomic<Bool>
+    /// The planned positions of the case's path class, if it has one.
+    public let classPlan: ClassPlan?
+    /// `--hist-log`: the interval length (nil: no interval histograms).
+    public var intervalNs: UInt64?
+    /// Completed reads so far, per job, for a progress line.
+    public let progress: [ManagedAtomic<UInt64>]
+
+    public init(target: Target, spec: CaseSpec, stop: ManagedAtomic<Bool>, classPlan: ClassPlan? = nil) {
+        self.target = target
+        self.spec = spec
+        self.stop = stop
+        self.classPlan = classPlan
+        self.progress = (0 ..< spec.jobs).map { _ in ManagedAtomic<UInt64>(0) }
+    }
+
+    /// Checks the case against the target: sizes and alignment.
+    public static func check(_ spec: CaseSpec, against target: Target) throws(IOBenchError) {
+        try spec.validate()
+        let lbs = target.logicalBlockSize
+        guard spec.blockSize % lbs == 0 else {
+            throw .badInput("--bs \(spec.blockSize) is not a multiple of \(target.path)'s logical block size (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
+        }
+        guard UInt64(spec.blockSize) <= target.regionSize else {
+            throw .badInput("--bs \(Units.formatSize(UInt64(spec.blockSize))) is larger than the region read (\(Units.formatSize(target.regionSize))); raise --size or lower --bs")
+        }
+        if spec.verify && !target.isStamped {
+            throw .badInput("--verify needs a target iobench wrote (its data is stamped with offsets); \(target.path) was not written by iobench")
+        }
+    }
+
+    /// Runs every job and waits for all of them (tests and tools that need no progress
+    /// or grace handling). A job thread that cannot be created fails the case.
+    public func run() -> [JobOutcome] {
+        let running: RunningCase
+        do { running = try start() } catch {
+            var o = JobOutcome(); o.failure = error
+            return [o]
+        }
+        while !running.allFinished { usleep(5_000) }
+        running.joinFinished()
+        return running.outcomes.all
+    }
+
+    /// Stack of each job thread. The loop itself needs little; this leaves room for the
+    /// runtime and error paths while keeping 1024 jobs within a modest address space.
+    public static let jobStackBytes = 512 << 10
+
+    /// Starts one thread per job with pthread_create, so a thread that cannot be created
+    /// is an error rather than a wait for a thread that never runs. Jobs wait at a gate
+    /// until every thread exists; if one cannot be created, the others are released
+    /// without doing any I/O, joined, and the case fails with the limit and the fix.
+    public func start() throws(IOBenchError) -> RunningCase {
+        try Self.checkLimits(spec, intervalNs: intervalNs)
+        let running = RunningCase(jobs: spec.jobs)
+        for job in 0 ..< spec.jobs {
+            let ctx = Unmanaged.passRetained(JobThreadContext(runner: self, job: job, running: running))
+            var tid = pthread_t()
+            let rc = iob_thread_create(&tid, Self.jobStackBytes, jobThreadMain, ctx.toOpaque())
+            if rc != 0 {
+                ctx.release()
+                running.gate.store(RunningCase.abort, ordering: .releasing)
+                running.created = job
+                running.joinFinished(waitForAll: true)
+                throw .runFailed(Self.threadCreationMessage(job: job, of: spec.jobs, rc: rc))
+            }
+            running.tids[job] = tid
+        }
+        running.created = spec.jobs
+        running.gate.store(RunningCase.go, ordering: .releasing)
+        return running
+    }
+
+    static func threadCreationMessage(job: Int, of jobs: Int, rc: Int32) -> String {
+        // Kept under 200 characters: the stderr line of a failed case is cut there.
+        var text = "cannot create job thread \(job + 1) of \(jobs): \(Errno(rc))"
+        if rc == EAGAIN {
+            if ResourceLimits.current(IOB_RLIMIT_AS) != nil {
+                text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC) or address space (ulimit -v) is exhausted; lower --numjobs or raise ulimit -u / -v"
+            } else {
+                text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC, or pids.max) is reached; lower --numjobs or raise ulimit -u"
+            }
+        } else {
+            text += "; lower --numjobs"
+        }
+        return text
+    }
+
+    /// The arithmetic of the process limits, checked before any thread starts: the
+    /// threads RLIMIT_NPROC still allows this user's process, and the address space
+    /// RLIMIT_AS leaves for the jobs' stacks, buffers, rings and histograms. Both are
+    /// exit 3 (a system limit met at set-up) with the fix.
+    public static func checkLimits(_ spec: CaseSpec, intervalNs: UInt64?) throws(IOBenchError) {
+        let jobs = spec.jobs
+        // Root (CAP_SYS_RESOURCE / CAP_SYS_ADMIN) is exempt from RLIMIT_NPROC.
+        if geteuid() != 0, let limit = ResourceLimits.current(IOB_RLIMIT_NPROC) {
+            let existing = UInt64(ResourceLimits.threadsOfThisProcess() ?? 1)
+            if existing + UInt64(jobs) > limit {
+                let room = limit > existing ? limit - existing : 0
+                throw .runFailed("--numjobs \(jobs) needs \(jobs) threads, but the process/thread limit (ulimit -u, RLIMIT_NPROC) is \(limit) with \(existing) in use; lower --numjobs\(room > 0 ? " to \(room)" : "") or raise ulimit -u")
+            }
+        }
+        if let limit = ResourceLimits.current(IOB_RLIMIT_AS) {
+            iob_malloc_for_address_limit()
+            let used = ResourceLimits.addressSpaceInUse() ?? 0
+            let perJob = Self.addressSpacePerJob(spec, intervalNs: intervalNs)
+            // --hist-log: the case's merged interval histograms, once.
+            let need = perJob &* UInt64(jobs) &+ histogramBytes &* Self.expectedIntervals(spec, intervalNs)
+            if used &+ need > limit {
+                let room = limit > used ? (limit - used) / perJob : 0
+                throw .runFailed("\(jobs) jobs need ~\(ResourceLimits.mib(need)) of address space (\(ResourceLimits.mib(perJob)) each); the limit (ulimit -v, RLIMIT_AS) is \(ResourceLimits.mib(limit)), \(ResourceLimits.mib(used)) in use; lower --numjobs\(room > 0 ? " to \(room)" : ""), --iodepth or --bs, or raise ulimit -v")
+            }
+        }
+    }
+
+
+    /// One histogram's counts (1 ns to 60 s at 3 significant digits: 27,648 counts of 8
+    /// bytes), rounded up.
+    static let histogramBytes: UInt64 = 224 << 10
+
+    /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
+    /// its histograms and slot tables, and malloc's slack.
+    /// Interval histograms a job keeps with --hist-log (one per interval of the measured
+    /// time, plus the last partial one); 1 when the run is not timed.
+    static func expectedIntervals(_ spec: CaseSpec, _ intervalNs: UInt64?) -> UInt64 {
+        guard let iv = intervalNs, iv > 0 else { return 0 }
+        guard let runtime = spec.runtimeNs else { return 1 }
+        return runtime / iv + 2
+    }
+
+    static func addressSpacePerJob(_ spec: CaseSpec, intervalNs: UInt64?) -> UInt64 {
+        let qd = UInt64(spec.queueDepth)
+        let page: UInt64 = 4096
+        let buffers = (qd * UInt64(spec.blockSize) + page - 1) / page * page
+        let stack = UInt64(jobStackBytes) + page
+        // io_uring: SQEs (64 B), SQ index (4 B) and CQEs (16 B, twice the SQ); libaio's
+        // ring is smaller. Rounded to pages, plus the ring headers.
+        let rings = (qd * (64 + 4 + 32) + page - 1) / page * page + 4 * page
+        let slots = qd * 64
+        let hist = histogramBytes * (2 + expectedIntervals(spec, intervalNs))
+        return buffers + stack + rings + slots + hist + (256 << 10)
+    }
+
+    func runJob(_ job: Int, deadline: ManagedAtomic<UInt64>) -> JobOutcome {
+        if !spec.cpus.isEmpty {
+            let cpu = spec.cpus[job % spec.cpus.count]
+            let rc = iob_pin_to_cpu(Int32(cpu))
+            if rc != 0 {
+                var o = JobOutcome()
+                o.failure = .badInput("cannot pin job \(job) to CPU \(cpu): \(Errno(-rc)); pass CPUs this process may use with --cpus")
+                return o
+            }
+        }
+        // Room for what the loop allocates through Swift (its histograms), which aborts
+        // on failure: reserved here with malloc, which reports it, and handed back just
+        // before the loop so the histograms take its place.
+        let reserveBytes = Int(Self.histogramBytes) * (intervalNs != nil ? 2 : 1) + (64 << 10)
+        guard let reserve = iob_malloc(reserveBytes) else {
+            var o = JobOutcome()
+            o.failure = .runFailed("job \(job): no memory for its histograms (ENOMEM): \(ResourceLimits.memoryFix)")
+            return o
+        }
+        var reserveHeld = true
+        defer { if reserveHeld { iob_free(reserve) } }
+        let buffers: AlignedBuffers
+        do { buffers = try AlignedBuffers(count: spec.queueDepth, size: spec.blockSize) } catch {
+            var o = JobOutcome(); o.failure = error; return o
+        }
+        let raw = classPlan?.rawDevice
+        let setup = EngineSetup(fd: raw?.fd ?? target.fd, blockSize: spec.blockSize, queueDepth: spec.queueDepth, buffers: buffers,
+                                options: spec.options, queue: raw?.queue ?? target.queue, targetPath: raw?.path ?? target.path)
+        let jobSeed = spec.seed &+ UInt64(job) &* 0x9E37_79B9
+        // Sequential jobs start at evenly spread positions so they do not read the same blocks.
+        var offsets: OffsetGenerator
+        if let table = classPlan?.table {
+            offsets = OffsetGenerator(table: table, pattern: spec.pattern, seed: jobSeed,
+                                      startIndex: UInt64(table.count / spec.jobs * job))
+        } else {
+            let blockCount = target.regionSize / UInt64(spec.blockSize)
+            offsets = OffsetGenerator(regionStart: 0, blockSize: UInt64(spec.blockSize), blockCount: blockCount,
+                                      pattern: spec.pattern, seed: jobSeed,
+                                      startBlock: blockCount / UInt64(spec.jobs) * UInt64(job))
+        }
+        let runtimeSeconds = spec.runtimeNs.map { Int($0 / 1_000_000_000) + 2 } ?? 3600
+        let plan = JobPlan(blockSize: spec.blockSize, queueDepth: spec.queueDepth,
+                           submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,
+                           runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
+                           verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
+                           continueOnError: spec.continueOnError, latencyEvery: spec.latencySample,
+                           timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs)
+        let release = { iob_free(reserve); reserveHeld = false }
+        do {
+            switch spec.engine {
+            case .psync:
+                return try drive(PsyncEngine(setup), plan, &offsets, buffers, job, deadline, release)
+            case .pvsync2:
+                return try drive(Pvsync2Engine(setup), plan, &offsets, buffers, job, deadline, release)
+            case .libaio:
+                return try drive(LibaioEngine(setup), plan, &offsets, buffers, job, deadline, release)
+            case .ioUring:
+                return try drive(IoUringEngine(setup), plan, &offsets, buffers, job, deadline, release)
+            case .ioUringPoll:
+                return try drive(IoUringPollEngine(setup), plan, &offsets, buffers, job, deadline, release)
+            }
+        } catch {
+            var o = JobOutcome(); o.failure = error; return o
+        }
+    }
+
+
+    func drive<E: IOEngine>(_ engine: E, _ plan: JobPlan, _ offsets: inout OffsetGenerator, _ buffers: AlignedBuffers, _ job: Int,
+                            _ deadline: ManagedAtomic<UInt64>, _ releaseReserve: () -> Void) -> JobOutcome {
+        releaseReserve()
+        let o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: buffers, stop: stop, progress: progress[job],
+                           deadlineOut: deadline)
+        if o.abandonedReads > 0 {
+            // Reads the device never completed still target these buffers, and libaio's
+            // io_destroy would wait for them: keep both for the life of the process.
+            _ = Unmanaged.passRetained(engine)
+            _ = Unmanaged.passRetained(buffers)
+        }
+        return o
+    }
+}
+
+/// One outcome per job, written by the job's thread and read after all have joined.
+public final class OutcomeSlots: @unchecked Sendable {
+    private var slots: [JobOutcome]
+    private let lock = NSLock()
+    init(count: Int) { slots = [JobOutcome](repeating: JobOutcome(), count: count) }
+    public func set(_ i: Int, _ o: JobOutcome) { lock.lock(); slots[i] = o; lock.unlock() }
+    func setAll(_ all: [JobOutcome]) { lock.lock(); slots = all; lock.unlock() }
+    public var all: [JobOutcome] { lock.lock(); defer { lock.unlock() }; return slots }
+}
+
+/// A case's running jobs: their threads, a start gate and what each one measured.
+public final class RunningCase: @unchecked Sendable {
+    static let wait = 0, go = 1, abort = 2
+    let gate = ManagedAtomic<Int>(0)
+    var tids: [pthread_t]
+    var created = 0
+    public let outcomes: OutcomeSlots
+    let finished: [ManagedAtomic<Bool>]
+    var joined: [Bool]
+    /// Each job's end of issuing (monotonic ns), once its loop knows it; 0 before.
+    public let deadlines: [ManagedAtomic<UInt64>]
+
+    init(jobs: Int) {
+        tids = [pthread_t](repeating: pthread_t(), count: jobs)
+        joined = [Bool](repeating: false, count: jobs)
+        outcomes = OutcomeSlots(count: jobs)
+        finished = (0 ..< jobs).map { _ in ManagedAtomic<Bool>(false) }
+        deadlines = (0 ..< jobs).map { _ in ManagedAtomic<UInt64>(0) }
+    }
+
+    public var jobCount: Int { finished.count }
+    public func isFinished(_ job: Int) -> Bool { finished[job].load(ordering: .acquiring) }
+    public var allFinished: Bool { (0 ..< created).allSatisfy { isFinished($0) } }
+
+    /// Joins every thread that has finished (all of them with `waitForAll`).
+    func joinFinished(waitForAll: Bool = false) {
+        for j in 0 ..< created where !joined[j] {
+            if waitForAll || isFinished(j) { _ = iob_thread_join(tids[j]); joined[j] = true }
+        }
+    }
+
+    /// Joins the finished threads and detaches the rest: a job stuck in a system call
+    /// the kernel does not interrupt is left behind, ended by the process's exit.
+    public func release() {
+        joinFinished()
+        for j in 0 ..< created where !joined[j] { _ = iob_thread_detach(tids[j]); joined[j] = true }
+    }
+}
+
+final class JobThreadContext {
+    let runner: CaseRunner
+    let job: Int
+    let running: RunningCase
+    init(runner: CaseRunner, job: Int, running: RunningCase) {
+        self.runner = runner
+        self.job = job
+        self.running = running
+    }
+
+    func run() {
+        var gate = running.gate.load(ordering: .acquiring)
+        while gate == RunningCase.wait {
+            usleep(200)
+            gate = running.gate.load(ordering: .acquiring)
+        }
+        if gate == RunningCase.go {
+            running.outcomes.set(job, runner.runJob(job, deadline: running.deadlines[job]))
+        }
+        running.finished[job].store(true, ordering: .releasing)
+    }
+}
+
+private func jobThreadMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let ctx = Unmanaged<JobThreadContext>.fromOpaque(arg!).takeRetainedValue()
+    ctx.run()
+    return nil
+}
