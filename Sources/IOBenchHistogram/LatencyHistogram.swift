@@ -23,7 +23,7 @@ public struct LatencyHistogram: Sendable {
                                       numberOfSignificantValueDigits: .three)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func record(_ ns: UInt64) {
         if histogram.record(ns) {
             sum &+= ns

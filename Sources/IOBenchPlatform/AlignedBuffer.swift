@@ -21,7 +21,7 @@ public final class AlignedBuffers {
         self.count = count
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func buffer(_ slot: Int) -> UnsafeMutableRawPointer { base + slot &* size }
 
     deinit { free(base) }

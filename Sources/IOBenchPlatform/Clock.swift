@@ -2,7 +2,7 @@ import Glibc
 import CIOBenchShim
 
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall).
-@inline(__always)
+@inlinable @inline(__always)
 public func monotonicNanoseconds() -> UInt64 { iob_now_ns() }
 
 /// CLOCK_REALTIME in nanoseconds since the epoch (for timestamps in logs).

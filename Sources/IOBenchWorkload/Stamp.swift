@@ -6,7 +6,7 @@ public enum Stamp {
     /// "IOBENCH1" as a little-endian word.
     public static let magic: UInt64 = 0x3148_434E_4542_4F49
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func word(at byteOffset: UInt64) -> UInt64 { byteOffset ^ magic }
 
     /// Fills `count` bytes (a multiple of 8) at `buffer` with the stamp for file offset `fileOffset`.
@@ -18,7 +18,7 @@ public enum Stamp {
     }
 
     /// True when the buffer holds exactly what iobench wrote at `fileOffset`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func matches(_ buffer: UnsafeRawPointer, count: Int, fileOffset: UInt64) -> Bool {
         let words = buffer.assumingMemoryBound(to: UInt64.self)
         var i = 0
@@ -30,7 +30,7 @@ public enum Stamp {
     }
 
     /// True when every byte is zero (what an unwritten extent reads as).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func isZero(_ buffer: UnsafeRawPointer, count: Int) -> Bool {
         let words = buffer.assumingMemoryBound(to: UInt64.self)
         var acc: UInt64 = 0
