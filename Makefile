@@ -1,5 +1,8 @@
 # iobench front door. `make run` and `make test` do all set-up on a fresh machine.
 SWIFT ?= swift
+# An import of a target that is not a declared dependency fails the build (the layers of
+# Package.swift only point down).
+LAYER_CHECK = --explicit-target-dependency-import-check error
 
 .PHONY: all deps build release run test bench micro gate-calibration lab-time class-drift clean
 
@@ -9,10 +12,10 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(LAYER_CHECK)
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(LAYER_CHECK)
 
 ## Compare every engine this machine supports on the scratch file (4K random reads).
 run: release
@@ -21,8 +24,8 @@ run: release
 ## The whole test suite: unit tests and integration tests on real files.
 test:
 	@scripts/install-deps.sh test
-	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) build $(LAYER_CHECK)
+	$(SWIFT) test $(LAYER_CHECK)
 
 ## iobench and fio side by side on the same targets (see benchmarks/README.md).
 bench: release

@@ -83,4 +83,20 @@ final class LayerTests: XCTestCase {
         let design = try String(contentsOf: Self.root.appendingPathComponent("docs/design.md"), encoding: .utf8)
         for layer in try layerOrder() { XCTAssertTrue(design.contains(layer), "docs/design.md does not show \(layer)") }
     }
+
+    /// Every source path the docs name exists (files move between layers).
+    func testDocumentedSourcePathsExist() throws {
+        var missing: [String] = []
+        let docs = ["README.md", "benchmarks/README.md"] + (try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("docs").path))
+            .filter { $0.hasSuffix(".md") }.map { "docs/" + $0 }
+        let pattern = try NSRegularExpression(pattern: #"Sources/[A-Za-z0-9_/+.-]+\.swift"#)
+        for doc in docs {
+            let text = try String(contentsOf: Self.root.appendingPathComponent(doc), encoding: .utf8)
+            for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                let path = String(text[Range(m.range, in: text)!])
+                if !FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(path).path) { missing.append("\(doc): \(path)") }
+            }
+        }
+        XCTAssertEqual(missing, [])
+    }
 }
