@@ -2,6 +2,7 @@ import CIOBenchShim
 import Foundation
 import Glibc
 import IOBenchPlatform
+
 /// How `iobench prepare` lays a file out on disk, so that one file serves the path
 /// classes (docs/method.md, "Path classes"): written extents for `simple` and `single-extent` reads,
 /// many small extents for `multi-extent` reads, unwritten extents for `unwritten` reads.

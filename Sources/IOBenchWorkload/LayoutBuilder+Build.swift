@@ -1,6 +1,7 @@
 import CIOBenchShim
 import Foundation
 import Glibc
+
 import IOBenchPlatform
 
 /// One prepare in progress: the file being built, its scratch files, and the cleanup.

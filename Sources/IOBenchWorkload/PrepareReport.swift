@@ -1,6 +1,7 @@
 import CIOBenchShim
 import Foundation
 import Glibc
+
 import IOBenchPlatform
 
 /// What the file's extent map (FIEMAP, with FIEMAP_FLAG_SYNC) shows. Records are

@@ -1,6 +1,7 @@
 import CIOBenchShim
 import Glibc
 import IOBenchPlatform
+
 /// `flock(2)` helpers: iobench runs on one file coordinate through it.
 enum FileLock {
     /// Takes a shared or exclusive flock on `fd`, waiting as long as another process holds

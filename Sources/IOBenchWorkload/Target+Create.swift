@@ -1,6 +1,7 @@
 import CIOBenchShim
 import Glibc
 import IOBenchPlatform
+
 /// Creating, probing and locating targets: what Target.open builds on.
 extension Target {
     static func roundUp4k(_ n: UInt64) -> UInt64 { (n + 4095) & ~4095 }
