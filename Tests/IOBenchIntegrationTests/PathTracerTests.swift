@@ -69,7 +69,7 @@ final class PathTracerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(c.bios, n)
         XCTAssertEqual(c.biosPerRead ?? -1, 1, accuracy: 0.05)
         XCTAssertEqual(c.simpleReadPathActive, false, "this kernel has no simple read path")
-        XCTAssertFalse(PathTracer.fileExists(tracer.instancePath), "finish removes the instance")
+        XCTAssertFalse(Tracefs.fileExists(tracer.instancePath), "finish removes the instance")
     }
 
     // MARK: - Two mappings
@@ -325,7 +325,7 @@ final class PathTracerTests: XCTestCase {
         defer { close(fd) }
         let tracer = try PathTracer(fd: fd)
         // Shrink this instance's ring to its minimum (a few pages per CPU).
-        XCTAssertEqual(PathTracer.writeControl(tracer.instancePath + "/buffer_size_kb", "4"), 0)
+        XCTAssertEqual(Tracefs.writeControl(tracer.instancePath + "/buffer_size_kb", "4"), 0)
         let issued = try preadDirect(fd, offsets: (0 ..< 2000).map { UInt64($0 % 256) * 4096 }, size: 4096)
         let c = try tracer.finish(reads: issued)
         print("overflow: \(c)")
@@ -347,15 +347,15 @@ final class PathTracerTests: XCTestCase {
             let t = try PathTracer(fd: fd)
             path = t.instancePath
             XCTAssertTrue(path.contains("/instances/iobench-\(getpid())-"))
-            XCTAssertTrue(PathTracer.isDirectory(path))
+            XCTAssertTrue(Tracefs.isDirectory(path))
         }
-        XCTAssertFalse(PathTracer.fileExists(path), "deinit removes an unfinished instance")
+        XCTAssertFalse(Tracefs.fileExists(path), "deinit removes an unfinished instance")
 
         let t = try PathTracer(fd: fd)
         let c = try t.finish(reads: 0)
         XCTAssertNil(c.mappingsPerRead)
         XCTAssertNil(c.simpleReadPathActive)
-        XCTAssertFalse(PathTracer.fileExists(t.instancePath))
+        XCTAssertFalse(Tracefs.fileExists(t.instancePath))
         XCTAssertThrowsError(try t.finish(reads: 0))
     }
 
@@ -373,26 +373,26 @@ final class PathTracerTests: XCTestCase {
         let kernelDev = PathTracer.kernelDev(major: major, minor: minor)
         guard UInt64(st.st_dev) != kernelDev else { throw XCTSkip("st_dev \(st.st_dev) equals its kernel encoding here") }
 
-        guard case .success(let root) = PathTracer.tracefsRoot() else { return XCTFail("no tracefs") }
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
         let instance = root + "/instances/iobench-\(getpid())-devtest"
         XCTAssertEqual(mkdir(instance, 0o755), 0)
-        cleanups.append { PathTracer.removeInstance(instance) }
+        cleanups.append { Tracefs.removeInstance(instance) }
         let event = instance + "/events/iomap/iomap_dio_rw_begin"
 
         func begins(filterDev: UInt64) throws -> Int {
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "0"), 0)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/trace", ""), 0)
-            XCTAssertEqual(PathTracer.writeControl(event + "/filter", "ino == \(st.st_ino) && dev == \(filterDev)"), 0)
-            XCTAssertEqual(PathTracer.writeControl(event + "/enable", "1"), 0)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "1"), 0)
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "0"), 0)
+            XCTAssertEqual(Tracefs.writeControl(instance + "/trace", ""), 0)
+            XCTAssertEqual(Tracefs.writeControl(event + "/filter", "ino == \(st.st_ino) && dev == \(filterDev)"), 0)
+            XCTAssertEqual(Tracefs.writeControl(event + "/enable", "1"), 0)
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "1"), 0)
             _ = try preadDirect(fd, offsets: [0, 4096, 8192], size: 4096)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "0"), 0)
-            let text = PathTracer.readWhole(instance + "/trace") ?? ""
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "0"), 0)
+            let text = Tracefs.readWhole(instance + "/trace") ?? ""
             return text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("iomap_dio_rw_begin:") }.count
         }
         XCTAssertEqual(try begins(filterDev: UInt64(st.st_dev)), 0, "userspace st_dev (\(st.st_dev)) matches nothing")
         XCTAssertEqual(try begins(filterDev: kernelDev), 3, "kernel dev_t \(major):\(minor) = \(kernelDev) matches")
-        XCTAssertEqual(PathTracer.writeControl(event + "/enable", "0"), 0)
+        XCTAssertEqual(Tracefs.writeControl(event + "/enable", "0"), 0)
     }
 
     // MARK: - Parsing (no root needed)
@@ -422,8 +422,8 @@ final class PathTracerTests: XCTestCase {
     """
 
     func testTallyCountsOnlyTheInodesReadsAndItsReadersBios() {
-        let match = PathTracer.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
-        let t = PathTracer.tally(trace: Self.sampleTrace, match: match)
+        let match = TraceEventParser.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
+        let t = TraceEventParser.tally(trace: Self.sampleTrace, match: match)
         XCTAssertEqual(t.dioRwBegin, 1, "the other inode's begin is left out")
         XCTAssertEqual(t.iomapIter, 3, "the WRITE iteration is left out")
         XCTAssertEqual(t.dioComplete, 2, "completions count wherever they run")
@@ -434,18 +434,18 @@ final class PathTracerTests: XCTestCase {
 
         var noDisk = match
         noDisk.blockDevice = nil
-        XCTAssertEqual(PathTracer.tally(trace: Self.sampleTrace, match: noDisk).bios, 0)
+        XCTAssertEqual(TraceEventParser.tally(trace: Self.sampleTrace, match: noDisk).bios, 0)
 
-        let line = PathTracer.TraceLine("       cc1 -my (x)-777     [001] .....   799.825300: block_bio_queue: 254,0 RA 1234 + 256 [cc1]")
+        let line = TraceEventParser.TraceLine("       cc1 -my (x)-777     [001] .....   799.825300: block_bio_queue: 254,0 RA 1234 + 256 [cc1]")
         XCTAssertEqual(line?.pid, 777)
         XCTAssertNil(line?.tgid)
         XCTAssertEqual(line?.event, .bioQueue)
         // With options/record-tgid (set by someone else) the TGID column follows the pid.
-        let withTgid = PathTracer.TraceLine("  cc1 -my (x)-777     (    776) [001] .....   799.825300: iomap_iter: dev 254:0 ino 0x1")
+        let withTgid = TraceEventParser.TraceLine("  cc1 -my (x)-777     (    776) [001] .....   799.825300: iomap_iter: dev 254:0 ino 0x1")
         XCTAssertEqual(withTgid?.pid, 777)
         XCTAssertEqual(withTgid?.tgid, 776)
         XCTAssertEqual(withTgid?.event, .iter)
-        XCTAssertNil(PathTracer.TraceLine("  dd-1 [000] .....   1.0: iomap_iter_dstmap: dev 254:0 ino 0x1"))
+        XCTAssertNil(TraceEventParser.TraceLine("  dd-1 [000] .....   1.0: iomap_iter_dstmap: dev 254:0 ino 0x1"))
     }
 
     func testFormatParsing() {
@@ -461,13 +461,13 @@ final class PathTracerTests: XCTestCase {
 
         print fmt: "dev %d:%d ino 0x%llx flags %s (0x%x)", ((unsigned int) ((REC->dev) >> 20)), ((unsigned int) ((REC->dev) & ((1U << 20) - 1))), REC->ino, __print_flags(REC->flags, "|", { (1 << 0), "WRITE" }, { (1 << 1), "ZERO" }, { (1 << 4), "DIRECT" }), REC->flags
         """
-        let f = PathTracer.EventFormat(format)
+        let f = TraceEventParser.EventFormat(format)
         XCTAssertTrue(f.fields.isSuperset(of: ["dev", "ino", "flags", "rwbs"]))
         XCTAssertEqual(f.minorBits, 20)
         XCTAssertEqual(f.flagMask(field: "flags", name: "DIRECT"), 16)
         XCTAssertEqual(f.flagMask(field: "flags", name: "WRITE"), 1)
         XCTAssertNil(f.flagMask(field: "flags", name: "NOPE"))
-        let ki = PathTracer.EventFormat(#"print fmt: "%s %s", __print_flags(REC->ki_flags, "|", { ( int) (( __kernel_rwf_t)0x00000001), "HIPRI" }, { (1 << 18), "WRITE" }), __print_flags(REC->dio_flags, "|", {(1 << 0), "DIO_FORCE_WAIT" })"#)
+        let ki = TraceEventParser.EventFormat(#"print fmt: "%s %s", __print_flags(REC->ki_flags, "|", { ( int) (( __kernel_rwf_t)0x00000001), "HIPRI" }, { (1 << 18), "WRITE" }), __print_flags(REC->dio_flags, "|", {(1 << 0), "DIO_FORCE_WAIT" })"#)
         XCTAssertEqual(ki.flagMask(field: "ki_flags", name: "WRITE"), 1 << 18)
         XCTAssertEqual(ki.flagMask(field: "ki_flags", name: "HIPRI"), 1)
         XCTAssertNil(ki.flagMask(field: "ki_flags", name: "DIO_FORCE_WAIT"))
