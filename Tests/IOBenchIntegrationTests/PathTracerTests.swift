@@ -336,6 +336,53 @@ final class PathTracerTests: XCTestCase {
         XCTAssertNil(c.simpleReadPathActive)
     }
 
+    // MARK: - Hist triggers
+
+    /// Where the kernel has hist triggers, a pass counted in the kernel gives the same
+    /// counts as the ring buffer parsed, for the same reads (two instances at once).
+    func testHistTriggersCountAsTheParserDoes() throws {
+        try requireTracing()
+        _ = try requireIomapFilesystem(dir.path)
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
+        if let why = PathTracer.histTriggersUnavailable(eventDir: root + "/events/iomap/iomap_iter") {
+            throw XCTSkip("\(why); the trace parser counts instead")
+        }
+        let path = dir.file("hist.dat")
+        let fd = try createWritten(path, size: 1 << 20)
+        defer { close(fd) }
+        let devs = try XCTUnwrap(PathTracer.filesystemDevices(fd: fd))
+        var st = stat()
+        XCTAssertEqual(fstat(fd, &st), 0)
+        let hist = try PathTracer(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice, method: .histTrigger)
+        let ring = try PathTracer(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice, method: .traceParser)
+        XCTAssertEqual(hist.method, .histTrigger)
+        XCTAssertEqual(ring.method, .traceParser)
+        let issued = try preadDirect(fd, offsets: (0 ..< Self.reads).map { UInt64($0 % 64) * 4096 }, size: 4096)
+        let h = try hist.finish(reads: issued)
+        let r = try ring.finish(reads: issued)
+        print("hist: \(h)\nring: \(r)")
+        XCTAssertFalse(h.lost)
+        XCTAssertEqual(h, r)
+        XCTAssertEqual(h.dioComplete, UInt64(Self.reads))
+    }
+
+    /// Where hist triggers are missing (this kernel: CONFIG_HIST_TRIGGERS unset), the
+    /// tracer falls back to the parser and says so; where present, it uses them.
+    func testMethodFollowsTheKernel() throws {
+        try requireTracing()
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
+        let why = PathTracer.histTriggersUnavailable(eventDir: root + "/events/iomap/iomap_iter")
+        let fd = open(dir.file("m"), O_CREAT | O_RDWR, 0o644)
+        defer { close(fd) }
+        let t = try PathTracer(fd: fd)
+        XCTAssertEqual(t.method, why == nil ? .histTrigger : .traceParser, why ?? "")
+        XCTAssertEqual(t.histUnavailable == nil, why == nil)
+        if why != nil {
+            XCTAssertThrowsError(try PathTracer(fd: fd, method: .histTrigger), "hist triggers cannot be forced where the kernel has none")
+        }
+        _ = try t.finish(reads: 0)
+    }
+
     // MARK: - Instances and device numbers
 
     func testInstanceIsRemovedByFinishAndByDeinit() throws {
@@ -446,6 +493,98 @@ final class PathTracerTests: XCTestCase {
         XCTAssertEqual(withTgid?.tgid, 776)
         XCTAssertEqual(withTgid?.event, .iter)
         XCTAssertNil(TraceEventParser.TraceLine("  dd-1 [000] .....   1.0: iomap_iter_dstmap: dev 254:0 ino 0x1"))
+    }
+
+    /// The same events as `sampleTrace`, as the hist triggers of a pass would count them,
+    /// printed in the kernel's format (kernel/trace/trace_events_hist.c: `%10llu` numbers,
+    /// `%-50s` strings; the kernel already left out the other inode and the other device).
+    static let sampleHist: [String: String] = [
+        "iomap_dio_rw_begin": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,ki_flags:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       9845, ki_flags:     131072 } hitcount:          1
+
+        Totals:
+            Hits: 1
+            Entries: 1
+            Dropped: 0
+        """,
+        "iomap_iter": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,flags:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       9900, flags:         17 } hitcount:          1
+        { common_pid:       9845, flags:         16 } hitcount:          3
+
+        Totals:
+            Hits: 4
+            Entries: 2
+            Dropped: 0
+        """,
+        "iomap_dio_complete": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,ki_flags,aio:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:          0, ki_flags:     131072, aio:          1 } hitcount:          1
+        { common_pid:       6000, ki_flags:     131072, aio:          0 } hitcount:          1
+
+        Totals:
+            Hits: 2
+            Entries: 2
+            Dropped: 0
+        """,
+        "iomap_dio_rw_queued": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       5001 } hitcount:          1
+
+        Totals:
+            Hits: 1
+            Entries: 1
+            Dropped: 0
+        """,
+        "block_bio_queue": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,rwbs:vals=hitcount:sort=hitcount:size=2048 if dev == 266338304 [active]
+        #
+
+        { common_pid:        777, rwbs: RA                                                 } hitcount:          1
+        { common_pid:        310, rwbs: WS                                                 } hitcount:          1
+        { common_pid:       5001, rwbs: RS                                                 } hitcount:          1
+        { common_pid:       6000, rwbs: RS                                                 } hitcount:          1
+        { common_pid:       9845, rwbs: RS                                                 } hitcount:          2
+
+        Totals:
+            Hits: 6
+            Entries: 5
+            Dropped: 0
+        """,
+    ]
+
+    /// Both counting methods judge the same events the same way: reads only, direct
+    /// iterations only, bios of the tasks that ran the inode's I/O.
+    func testHistTallyEqualsTheParsersOnTheSameEvents() {
+        let tables = Self.sampleHist.mapValues { TraceHistogram.parse($0) }
+        let hist = TraceHistogram.tally(tables, masks: .init(iterDirect: 1 << 4, iterWrite: 1 << 0, kiWrite: 1 << 18))
+        let match = TraceEventParser.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
+        var parsed = TraceEventParser.tally(trace: Self.sampleTrace, match: match)
+        parsed.entriesInBuffer = nil
+        parsed.entriesWritten = nil
+        XCTAssertEqual(hist, parsed)
+        XCTAssertEqual(hist.bios, 4)
+        XCTAssertEqual(hist.foreignBios, 1)
+        XCTAssertFalse(TraceHistogram.dropped(tables))
     }
 
     func testFormatParsing() {

@@ -94,3 +94,12 @@ struct TraceTally: Equatable {
     var entriesWritten: UInt64?
 }
 
+
+/// How a traced pass was counted.
+public enum PathTraceMethod: String, Codable, Sendable {
+    /// In the kernel, by an ftrace hist trigger on each event (CONFIG_HIST_TRIGGERS): no
+    /// ring buffer, no text to parse.
+    case histTrigger = "hist-trigger"
+    /// From the text of the trace instance's ring buffer (`TraceEventParser`).
+    case traceParser = "trace-parser"
+}

@@ -7,9 +7,14 @@ import Glibc
 /// (apart from mounting tracefs on /sys/kernel/tracing when no tracefs is mounted).
 ///
 /// Usage: `let t = try PathTracer(...)`, issue the reads, `try t.finish(reads: n)`.
-/// The kernel filters the events (inode and dev; device for bios) where it accepts the
-/// filter; every event is checked again while parsing, so a rejected filter only costs
-/// buffer space.
+///
+/// Two ways of counting (`method`): where the kernel has ftrace hist triggers
+/// (CONFIG_HIST_TRIGGERS), a `hist:` trigger per event counts in the kernel, keyed by task
+/// and flags, filtered to the inode (`TraceHistogram.swift`): no ring buffer, no text.
+/// Otherwise, or when the kernel rejects a trigger, the events are recorded in the
+/// instance's ring buffer and parsed (`TraceEventParser.swift`). In the ring, the kernel
+/// filters the events (inode and dev; device for bios) where it accepts the filter; every
+/// event is checked again while parsing, so a rejected filter only costs buffer space.
 ///
 /// Device numbers: the tracepoints record the kernel-internal `dev_t`,
 /// `major << 20 | minor` (MINORBITS, read from the events' print format), not
@@ -42,8 +47,14 @@ public final class PathTracer {
     /// Events whose filter the kernel rejected, with the reason: those are filtered only
     /// while parsing.
     public let unfilteredEvents: [String]
+    /// How this pass is counted.
+    public let method: PathTraceMethod
+    /// Why hist triggers are not used (nil when they are).
+    public let histUnavailable: String?
 
     private let masks: FlagMasks
+    /// The hist triggers installed (hist-trigger method only).
+    private let triggers: [TraceHistogram.Trigger]
     private var finished = false
 
     private static let counter = ManagedAtomic<Int>(0)
@@ -75,6 +86,19 @@ public final class PathTracer {
         return nil
     }
 
+    /// Why the kernel cannot count with hist triggers (no `hist` file in the event's
+    /// directory, or `hist` not among its available triggers: CONFIG_HIST_TRIGGERS unset),
+    /// or nil when it can. `eventDir` is an event directory under tracefs or an instance.
+    static func histTriggersUnavailable(eventDir: String) -> String? {
+        // The trigger file lists the commands the kernel has after "# Available triggers:".
+        let lines = Tracefs.readWhole(eventDir + "/trigger")?.split(separator: "\n") ?? []
+        let listed = lines.firstIndex { $0.hasPrefix("# Available triggers:") }.flatMap { i in i + 1 < lines.count ? lines[i + 1] : nil }
+        if Tracefs.fileExists(eventDir + "/hist"), listed.map({ $0.split(separator: " ").contains("hist") }) ?? true {
+            return nil
+        }
+        return "the kernel has no ftrace hist triggers (CONFIG_HIST_TRIGGERS unset: \(eventDir)/hist is missing)"
+    }
+
     // MARK: - Start
 
     /// Starts tracing in a private tracefs instance (instances/iobench-<pid>-<n>), with the
@@ -92,19 +116,23 @@ public final class PathTracer {
 
     /// Traces the file open on `fd`: its inode on its filesystem's superblock device, and
     /// the block device under that filesystem when there is one (see
-    /// `filesystemDevices(fd:)`; none for tmpfs, so no bios are traced there).
-    public convenience init(fd: Int32) throws(IOBenchError) {
+    /// `filesystemDevices(fd:)`; none for tmpfs, so no bios are traced there). `method`
+    /// as in `init(inode:fs:blockDevice:method:)`.
+    public convenience init(fd: Int32, method: PathTraceMethod? = nil) throws(IOBenchError) {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .runFailed("cannot stat the file to trace: \(Errno.current)") }
         if let devs = PathTracer.filesystemDevices(fd: fd) {
-            try self.init(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice)
+            try self.init(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice, method: method)
         } else {
             let major = UInt32(iob_major(st.st_dev)), minor = UInt32(iob_minor(st.st_dev))
-            try self.init(inode: UInt64(st.st_ino), fs: (major, minor), blockDevice: major != 0 ? (major, minor) : nil)
+            try self.init(inode: UInt64(st.st_ino), fs: (major, minor), blockDevice: major != 0 ? (major, minor) : nil, method: method)
         }
     }
 
-    init(inode: UInt64, fs: (major: UInt32, minor: UInt32), blockDevice: (major: UInt32, minor: UInt32)?) throws(IOBenchError) {
+    /// `method` forces one way of counting (tests compare them); nil uses hist triggers
+    /// where the kernel has them and accepts them, else the ring buffer.
+    init(inode: UInt64, fs: (major: UInt32, minor: UInt32), blockDevice: (major: UInt32, minor: UInt32)?,
+         method: PathTraceMethod? = nil) throws(IOBenchError) {
         if let reason = PathTracer.unavailableReason() {
             throw .badInput("cannot verify the read path: \(reason)")
         }
@@ -128,9 +156,12 @@ public final class PathTracer {
         guard !path.isEmpty else { throw .runFailed("cannot create a trace instance under \(root)/instances: every name is taken") }
 
         do {
-            let setup = try PathTracer.configure(instance: path, inode: inode, fs: fs, disk: disk)
+            let setup = try PathTracer.configure(instance: path, inode: inode, fs: fs, disk: disk, method: method)
             self.masks = setup.masks
             self.unfilteredEvents = setup.unfiltered
+            self.triggers = setup.triggers
+            self.method = setup.triggers.isEmpty ? .traceParser : .histTrigger
+            self.histUnavailable = setup.histUnavailable
         } catch {
             Tracefs.removeInstance(path)
             throw error
@@ -144,8 +175,13 @@ public final class PathTracer {
     deinit {
         if !finished {
             _ = Tracefs.writeControl(instancePath + "/tracing_on", "0")
+            removeTriggers()
             Tracefs.removeInstance(instancePath)
         }
+    }
+
+    private func removeTriggers() {
+        for t in triggers { Tracefs.clearTriggers(instancePath + "/" + t.path) }
     }
 
     /// Flag bits learned from the events' print formats (kernel-version dependent).
@@ -155,21 +191,25 @@ public final class PathTracer {
         var iterWrite: UInt64 = 1 << 0
         /// The kernel's dev_t minor bits (MINORBITS).
         var minorBits: Int = 20
+        /// WRITE in `ki_flags` of the dio events (hist keys; the parser reads the names).
+        var kiWrite: UInt64 = 1 << 18
+    }
+
+    struct Setup {
+        var masks: FlagMasks
+        var unfiltered: [String]
+        /// Empty when the ring buffer counts.
+        var triggers: [TraceHistogram.Trigger]
+        var histUnavailable: String?
     }
 
     private static func configure(instance: String, inode: UInt64, fs: (major: UInt32, minor: UInt32),
-                                  disk: (major: UInt32, minor: UInt32)?) throws(IOBenchError) -> (masks: FlagMasks, unfiltered: [String]) {
+                                  disk: (major: UInt32, minor: UInt32)?, method: PathTraceMethod?) throws(IOBenchError) -> Setup {
         func set(_ file: String, _ value: String) throws(IOBenchError) {
             let rc = Tracefs.writeControl(instance + "/" + file, value)
             if rc != 0 { throw .runFailed("cannot write '\(value)' to \(instance)/\(file): \(Errno(rc))") }
         }
         try set("tracing_on", "0")
-        // Per-CPU ring size: 8 MiB, less on machines with many CPUs (64 MiB in all).
-        let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
-        let perCPU = max(1024, min(8192, 65536 / cpus))
-        if Tracefs.writeControl(instance + "/buffer_size_kb", "\(perCPU)") != 0 {
-            _ = Tracefs.writeControl(instance + "/buffer_size_kb", "1024")
-        }
         var masks = FlagMasks()
         var unfiltered: [String] = []
         var formats: [String: TraceEventParser.EventFormat] = [:]
@@ -185,7 +225,56 @@ public final class PathTracer {
             if let m = iter.flagMask(field: "flags", name: "DIRECT") { masks.iterDirect = m }
             if let m = iter.flagMask(field: "flags", name: "WRITE") { masks.iterWrite = m }
         }
+        if let m = formats["iomap_dio_rw_begin"]?.flagMask(field: "ki_flags", name: "WRITE") { masks.kiWrite = m }
         let fsDev = kernelDev(major: fs.major, minor: fs.minor, minorBits: masks.minorBits)
+        var bioFormat: TraceEventParser.EventFormat?
+        var diskDev: UInt64?
+        if let disk {
+            guard let text = Tracefs.readWhole(instance + "/events/block/\(bioEvent)/format") else {
+                throw .runFailed("the kernel has no block:\(bioEvent) trace event; bios cannot be counted")
+            }
+            let format = TraceEventParser.EventFormat(text)
+            bioFormat = format
+            diskDev = kernelDev(major: disk.major, minor: disk.minor, minorBits: format.minorBits ?? masks.minorBits)
+        }
+
+        // Hist triggers where the kernel has them and takes every one; else the ring buffer.
+        var histUnavailable = method == .traceParser
+            ? "the trace parser was chosen" : histTriggersUnavailable(eventDir: instance + "/events/iomap/iomap_iter")
+        if histUnavailable == nil {
+            let triggers = TraceHistogram.triggers(inode: inode, fsDev: fsDev, diskDev: diskDev,
+                                                   withQueued: formats["iomap_dio_rw_queued"] != nil)
+            var installed: [TraceHistogram.Trigger] = []
+            for t in triggers {
+                let fields = (t.system == "block" ? bioFormat : formats[t.event])?.fields ?? []
+                guard TraceHistogram.requiredFields(t).isSubset(of: fields) else {
+                    histUnavailable = "\(t.system):\(t.event) has no field \(TraceHistogram.requiredFields(t).subtracting(fields).sorted().joined(separator: ", "))"
+                    break
+                }
+                let rc = Tracefs.writeControl(instance + "/" + t.path + "/trigger", t.command)
+                guard rc == 0 else {
+                    histUnavailable = "the kernel rejected '\(t.command)' on \(t.system):\(t.event): \(Errno(rc))"
+                    break
+                }
+                installed.append(t)
+            }
+            if histUnavailable == nil {
+                // The triggers enable their events themselves (soft mode): nothing is recorded in the ring.
+                try set("tracing_on", "1")
+                return Setup(masks: masks, unfiltered: [], triggers: triggers, histUnavailable: nil)
+            }
+            for t in installed { Tracefs.clearTriggers(instance + "/" + t.path) }
+        }
+        if method == .histTrigger, let why = histUnavailable {
+            throw .runFailed("cannot count with hist triggers: \(why)")
+        }
+
+        // Per-CPU ring size: 8 MiB, less on machines with many CPUs (64 MiB in all).
+        let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
+        let perCPU = max(1024, min(8192, 65536 / cpus))
+        if Tracefs.writeControl(instance + "/buffer_size_kb", "\(perCPU)") != 0 {
+            _ = Tracefs.writeControl(instance + "/buffer_size_kb", "1024")
+        }
 
         for event in iomapEvents + optionalIomapEvents {
             guard let format = formats[event] else { continue }
@@ -204,20 +293,15 @@ public final class PathTracer {
             try set("events/iomap/\(event)/enable", "1")
         }
 
-        if let disk {
+        if let format = bioFormat, let diskDev {
             let dir = instance + "/events/block/\(bioEvent)"
-            guard let text = Tracefs.readWhole(dir + "/format") else {
-                throw .runFailed("the kernel has no block:\(bioEvent) trace event; bios cannot be counted")
-            }
-            let format = TraceEventParser.EventFormat(text)
-            let diskDev = kernelDev(major: disk.major, minor: disk.minor, minorBits: format.minorBits ?? masks.minorBits)
             if let why = applyFilter(dir, candidates: format.fields.contains("dev") ? [["dev == \(diskDev)"]] : []) {
                 unfiltered.append("block:\(bioEvent) (\(why))")
             }
             try set("events/block/\(bioEvent)/enable", "1")
         }
         try set("tracing_on", "1")
-        return (masks, unfiltered)
+        return Setup(masks: masks, unfiltered: unfiltered, triggers: [], histUnavailable: histUnavailable)
     }
 
     /// Writes the first filter the kernel accepts; clears the filter and returns why when
@@ -235,12 +319,27 @@ public final class PathTracer {
 
     // MARK: - Finish
 
-    /// Stops tracing, parses the instance's trace buffer, removes the instance, returns counts.
+    /// Stops tracing, reads the counts (the hist tables, or the parsed trace buffer),
+    /// removes the instance, returns counts.
     public func finish(reads: UInt64) throws(IOBenchError) -> PathTraceCounts {
         guard !finished else { throw .runFailed("the path trace was already finished") }
         finished = true
         defer { Tracefs.removeInstance(instancePath) }
         _ = Tracefs.writeControl(instancePath + "/tracing_on", "0")
+        if method == .histTrigger {
+            defer { removeTriggers() }
+            var tables: [String: [TraceHistogram.Table]] = [:]
+            for t in triggers {
+                guard let text = Tracefs.readWhole(instancePath + "/" + t.path + "/hist") else {
+                    throw .runFailed("cannot read the hist table \(instancePath)/\(t.path)/hist: \(Errno.current)")
+                }
+                tables[t.event] = TraceHistogram.parse(text)
+            }
+            let c = TraceHistogram.tally(tables, masks: .init(iterDirect: masks.iterDirect, iterWrite: masks.iterWrite, kiWrite: masks.kiWrite))
+            return PathTraceCounts(reads: reads, dioRwBegin: c.dioRwBegin, iomapIter: c.iomapIter,
+                                   dioComplete: c.dioComplete, bios: c.bios, lost: TraceHistogram.dropped(tables),
+                                   biosTraced: blockDevice != nil)
+        }
         let lostInRing = Tracefs.ringLostEntries(instance: instancePath)
         guard let text = Tracefs.readBytes(instancePath + "/trace") else {
             throw .runFailed("cannot read the trace buffer \(instancePath)/trace: \(Errno.current)")

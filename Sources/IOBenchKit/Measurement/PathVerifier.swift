@@ -12,9 +12,11 @@ public struct PathVerification: Codable, Sendable, Equatable {
     public var holds: Bool?
     /// Why the pass was not traced or its counts are incomplete.
     public var note: String?
+    /// How the kernel's events were counted; nil when the pass was not traced.
+    public var method: PathTraceMethod?
 
     enum CodingKeys: String, CodingKey {
-        case counts, holds, note
+        case counts, holds, note, method
         case promisedMappingsPerRead = "promised_mappings_per_read"
     }
 }
@@ -56,9 +58,11 @@ public enum PathVerifier {
         do { counts = try tracer.finish(reads: done) } catch {
             return failed(promise, error.description)
         }
-        var v = PathVerification(counts: counts, promisedMappingsPerRead: promise, holds: nil, note: nil)
+        var v = PathVerification(counts: counts, promisedMappingsPerRead: promise, holds: nil, note: nil, method: tracer.method)
         if counts.lost {
-            v.note = "the trace buffer overflowed; counts are lower bounds"
+            v.note = tracer.method == .histTrigger
+                ? "a hist trigger's table was full and dropped events; counts are lower bounds"
+                : "the trace buffer overflowed; counts are lower bounds"
         } else if let m = counts.mappingsPerRead {
             switch cls {
             case .simple, .singleExtent, .unwritten: v.holds = abs(m - 1) < 0.01

@@ -76,6 +76,13 @@ enum Tracefs {
         return names
     }
 
+    /// Removes every trigger of an event: the kernel unregisters them all when the
+    /// `trigger` file is opened for writing with O_TRUNC.
+    static func clearTriggers(_ eventDir: String) {
+        let fd = open(eventDir + "/trigger", O_WRONLY | O_TRUNC)
+        if fd >= 0 { close(fd) }
+    }
+
     /// Removes an instance (rmdir; the kernel refuses with EBUSY while a file in it is open).
     static func removeInstance(_ path: String) {
         for attempt in 0 ..< 50 {
