@@ -6,7 +6,7 @@ import Glibc
 public struct PathVerification: Codable, Sendable, Equatable {
     /// The kernel's counts for the pass.
     public var counts: PathTraceCounts
-    /// What the class promises ("1", ">=2", "0").
+    /// What the class promises ("1", ">=2", "0"): `PathClass.mappingPromise` as text.
     public var promisedMappingsPerRead: String
     /// True when the kernel's count meets the promise; nil when it could not be measured.
     public var holds: Bool?
@@ -64,11 +64,7 @@ public enum PathVerifier {
                 ? "a hist trigger's table was full and dropped events; counts are lower bounds"
                 : "the trace buffer overflowed; counts are lower bounds"
         } else if let m = counts.mappingsPerRead {
-            switch cls {
-            case .simple, .singleExtent, .unwritten: v.holds = abs(m - 1) < 0.01
-            case .multiExtent: v.holds = m >= 1.99
-            case .raw: v.holds = nil
-            }
+            v.holds = cls.mappingPromise.isKept(byMean: m)
         } else {
             v.note = "the reads left no iomap trace for this inode (a filesystem without iomap direct I/O?)"
         }
