@@ -66,13 +66,14 @@ let package = Package(
             dependencies: ["IOBenchKit"],
             path: "benchmarks/Micro"
         ),
+        // Tests reach into every layer (@testable), so they depend on each.
         .testTarget(
             name: "IOBenchKitTests",
-            dependencies: ["IOBenchKit"]
+            dependencies: layers.map { .target(name: $0.name) }
         ),
         .testTarget(
             name: "IOBenchIntegrationTests",
-            dependencies: ["IOBenchKit"]
+            dependencies: layers.map { .target(name: $0.name) } + ["CIOBenchShim"]
         ),
     ],
     swiftLanguageModes: [.v5]

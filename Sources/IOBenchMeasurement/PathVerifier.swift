@@ -8,15 +8,17 @@ import IOBenchPlatform
 public struct PathVerification: Codable, Sendable, Equatable {
     /// The kernel's counts for the pass.
     public var counts: PathTraceCounts
-    /// What the class promises ("1", ">=2", "0").
+    /// What the class promises ("1", ">=2", "0"): `PathClass.mappingPromise` as text.
     public var promisedMappingsPerRead: String
     /// True when the kernel's count meets the promise; nil when it could not be measured.
     public var holds: Bool?
     /// Why the pass was not traced or its counts are incomplete.
     public var note: String?
+    /// How the kernel's events were counted; nil when the pass was not traced.
+    public var method: PathTraceMethod?
 
     enum CodingKeys: String, CodingKey {
-        case counts, holds, note
+        case counts, holds, note, method
         case promisedMappingsPerRead = "promised_mappings_per_read"
     }
 }
@@ -58,15 +60,13 @@ public enum PathVerifier {
         do { counts = try tracer.finish(reads: done) } catch {
             return failed(promise, error.description)
         }
-        var v = PathVerification(counts: counts, promisedMappingsPerRead: promise, holds: nil, note: nil)
+        var v = PathVerification(counts: counts, promisedMappingsPerRead: promise, holds: nil, note: nil, method: tracer.method)
         if counts.lost {
-            v.note = "the trace buffer overflowed; counts are lower bounds"
+            v.note = tracer.method == .histTrigger
+                ? "a hist trigger's table was full and dropped events; counts are lower bounds"
+                : "the trace buffer overflowed; counts are lower bounds"
         } else if let m = counts.mappingsPerRead {
-            switch cls {
-            case .simple, .singleExtent, .unwritten: v.holds = abs(m - 1) < 0.01
-            case .multiExtent: v.holds = m >= 1.99
-            case .raw: v.holds = nil
-            }
+            v.holds = cls.mappingPromise.isKept(byMean: m)
         } else {
             v.note = "the reads left no iomap trace for this inode (a filesystem without iomap direct I/O?)"
         }

@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// docs/ci.md's pipelines, run as written: the commands are extracted from the file
 /// (the GitHub Actions `run:` steps, the GitLab `script:` items, the shell blocks), so

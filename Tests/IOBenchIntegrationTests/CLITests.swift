@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// The command line as users meet it: exit codes, one clear line for bad input, JSON
 /// that only holds JSON and whose histograms an independent implementation decodes.

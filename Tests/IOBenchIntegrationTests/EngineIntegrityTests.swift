@@ -3,6 +3,13 @@ import Foundation
 import Glibc
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// Every engine reads a real O_DIRECT file on a real filesystem, and every block read
 /// must hold the data iobench wrote at that offset.

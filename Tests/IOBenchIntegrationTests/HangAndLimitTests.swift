@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// Hangs and crashes under real kernel limits: a thread limit (RLIMIT_NPROC, a pids
 /// cgroup), an address-space limit (RLIMIT_AS), a device that stops completing reads

@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// What every test of `iobench lab` needs: root, the loop driver and mkfs (else skipped
 /// with the reason), a scratch `--dir` that is cleaned up whatever happens, and views of

@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// `iobench lab` for real: loop devices, mkfs, mounts, the class suite on ext4 and XFS,
 /// and a teardown that leaves nothing behind (also after SIGINT/SIGTERM), plus

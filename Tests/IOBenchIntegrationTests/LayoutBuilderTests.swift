@@ -3,6 +3,13 @@ import Foundation
 import Glibc
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// `iobench prepare`: every layout on ext4 and on XFS, checked independently of the
 /// builder's own checks with FIEMAP (ExtentMap.read) and by reading every 4 KiB block

@@ -3,10 +3,20 @@ import Foundation
 import Glibc
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
+import IOBenchMeasurement
 
 /// The kernel's own account of the read path: a private tracefs instance counts the iomap
 /// events and bios of O_DIRECT reads with a known extent layout. Needs root and a kernel
-/// with the iomap trace events; skipped otherwise.
+/// with the iomap trace events; skipped otherwise. Reads of one mapping are judged by
+/// the path the kernel took (simple or general), so the tests hold on kernels with and
+/// without the simple read path.
 final class PathTracerTests: XCTestCase {
     static let reads = 100
     var dir: ScratchDirectory!
@@ -38,8 +48,27 @@ final class PathTracerTests: XCTestCase {
 
     // MARK: - One mapping
 
-    /// 4 KiB reads inside one written extent: one dio, two iomap_iter calls (the mapping and
-    /// the final call), one bio per read.
+    /// One mapping per read, by whichever path the kernel took: the general path (one dio
+    /// begun, iomap_iter for the mapping and for the final call) or the simple path (no
+    /// iomap_iter, no general-path dio). Either way one completion per read.
+    func assertOneMappingReads(_ c: PathTraceCounts, _ n: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(c.lost, file: file, line: line)
+        XCTAssertEqual(c.reads, n, file: file, line: line)
+        XCTAssertEqual(c.dioComplete, n, file: file, line: line)
+        XCTAssertEqual(c.mappingsPerRead, 1, file: file, line: line)
+        switch c.simpleReadPathActive {
+        case true?:
+            XCTAssertEqual(c.dioRwBegin, 0, "the simple path begins no general-path dio", file: file, line: line)
+            XCTAssertEqual(c.iomapIter, 0, file: file, line: line)
+        case false?:
+            XCTAssertEqual(c.dioRwBegin, n, file: file, line: line)
+            XCTAssertEqual(c.iomapIter, 2 * n, "a one-mapping read runs iomap_iter twice: the mapping and the final call", file: file, line: line)
+        case nil:
+            XCTFail("the trace does not show which path ran: \(c)", file: file, line: line)
+        }
+    }
+
+    /// 4 KiB reads inside one written extent: one mapping and one bio per read.
     func testReadsInsideOneExtent() throws {
         try requireTracing()
         _ = try requireIomapFilesystem(dir.path)
@@ -60,16 +89,10 @@ final class PathTracerTests: XCTestCase {
         print("one extent: \(c)")
 
         let n = UInt64(Self.reads)
-        XCTAssertFalse(c.lost)
-        XCTAssertEqual(c.reads, n)
-        XCTAssertEqual(c.dioRwBegin, n)
-        XCTAssertEqual(c.iomapIter, 2 * n, "a one-mapping read runs iomap_iter twice: the mapping and the final call")
-        XCTAssertEqual(c.dioComplete, n)
-        XCTAssertEqual(c.mappingsPerRead, 1)
+        assertOneMappingReads(c, n)
         XCTAssertGreaterThanOrEqual(c.bios, n)
         XCTAssertEqual(c.biosPerRead ?? -1, 1, accuracy: 0.05)
-        XCTAssertEqual(c.simpleReadPathActive, false, "this kernel has no simple read path")
-        XCTAssertFalse(PathTracer.fileExists(tracer.instancePath), "finish removes the instance")
+        XCTAssertFalse(Tracefs.fileExists(tracer.instancePath), "finish removes the instance")
     }
 
     // MARK: - Two mappings
@@ -150,17 +173,14 @@ final class PathTracerTests: XCTestCase {
         let issued = try preadDirect(fd, offsets: (0 ..< Self.reads).map { UInt64($0 % 64) * 4096 }, size: 4096)
         let c = try tracer.finish(reads: issued)
         print("btrfs: \(c)")
-        let n = UInt64(Self.reads)
-        XCTAssertFalse(c.lost)
-        XCTAssertEqual(c.dioRwBegin, n)
-        XCTAssertEqual(c.iomapIter, 2 * n)
-        XCTAssertEqual(c.mappingsPerRead, 1)
+        assertOneMappingReads(c, UInt64(Self.reads))
         XCTAssertEqual(c.biosPerRead ?? -1, 1, accuracy: 0.05)
 
         // With st_dev, as a caller might pass it, nothing matches.
         let wrong = try PathTracer(inode: UInt64(st.st_ino), fsDevice: st.st_dev, blockDevice: nil)
         _ = try preadDirect(fd, offsets: [0, 4096], size: 4096)
-        XCTAssertEqual(try wrong.finish(reads: 2).dioRwBegin, 0)
+        let none = try wrong.finish(reads: 2)
+        XCTAssertEqual([none.dioRwBegin, none.iomapIter, none.dioComplete], [0, 0, 0])
     }
 
     @discardableResult
@@ -196,7 +216,7 @@ final class PathTracerTests: XCTestCase {
         XCTAssertEqual(c.mappingsPerRead, 2, file: file, line: line)
         XCTAssertGreaterThanOrEqual(c.bios, 2 * n, file: file, line: line)
         XCTAssertEqual(c.biosPerRead ?? -1, 2, accuracy: 0.05, "one bio per extent", file: file, line: line)
-        XCTAssertEqual(c.simpleReadPathActive, false, file: file, line: line)
+        XCTAssertEqual(c.simpleReadPathActive, false, "a read of two mappings never takes the simple path", file: file, line: line)
         return tracer.blockDevice ?? (0, 0)
     }
 
@@ -280,10 +300,7 @@ final class PathTracerTests: XCTestCase {
         let issued = try preadDirect(fd, offsets: offsets, size: 4096)
         let c = try tracer.finish(reads: issued)
         print("unwritten: \(c)")
-        let n = UInt64(Self.reads)
-        XCTAssertEqual(c.dioRwBegin, n)
-        XCTAssertEqual(c.iomapIter, 2 * n)
-        XCTAssertEqual(c.mappingsPerRead, 1)
+        assertOneMappingReads(c, UInt64(Self.reads))
         XCTAssertEqual(c.bios, 0, "unwritten extents are zero-filled, not read")
         XCTAssertEqual(c.biosPerRead, 0)
     }
@@ -323,17 +340,65 @@ final class PathTracerTests: XCTestCase {
         let path = dir.file("lost.dat")
         let fd = try createWritten(path, size: 1 << 20)
         defer { close(fd) }
-        let tracer = try PathTracer(fd: fd)
+        // The ring buffer is what overflows: hist triggers would not.
+        let tracer = try PathTracer(fd: fd, method: .traceParser)
         // Shrink this instance's ring to its minimum (a few pages per CPU).
-        XCTAssertEqual(PathTracer.writeControl(tracer.instancePath + "/buffer_size_kb", "4"), 0)
+        XCTAssertEqual(Tracefs.writeControl(tracer.instancePath + "/buffer_size_kb", "4"), 0)
         let issued = try preadDirect(fd, offsets: (0 ..< 2000).map { UInt64($0 % 256) * 4096 }, size: 4096)
         let c = try tracer.finish(reads: issued)
         print("overflow: \(c)")
         XCTAssertTrue(c.lost)
-        XCTAssertLessThan(c.iomapIter, 2 * issued, "entries were overwritten")
+        XCTAssertLessThan(c.dioComplete, issued, "entries were overwritten")
         XCTAssertNil(c.mappingsPerRead)
         XCTAssertNil(c.biosPerRead)
         XCTAssertNil(c.simpleReadPathActive)
+    }
+
+    // MARK: - Hist triggers
+
+    /// Where the kernel has hist triggers, a pass counted in the kernel gives the same
+    /// counts as the ring buffer parsed, for the same reads (two instances at once).
+    func testHistTriggersCountAsTheParserDoes() throws {
+        try requireTracing()
+        _ = try requireIomapFilesystem(dir.path)
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
+        if let why = PathTracer.histTriggersUnavailable(eventDir: root + "/events/iomap/iomap_iter") {
+            throw XCTSkip("\(why); the trace parser counts instead")
+        }
+        let path = dir.file("hist.dat")
+        let fd = try createWritten(path, size: 1 << 20)
+        defer { close(fd) }
+        let devs = try XCTUnwrap(PathTracer.filesystemDevices(fd: fd))
+        var st = stat()
+        XCTAssertEqual(fstat(fd, &st), 0)
+        let hist = try PathTracer(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice, method: .histTrigger)
+        let ring = try PathTracer(inode: UInt64(st.st_ino), fs: devs.superblock, blockDevice: devs.blockDevice, method: .traceParser)
+        XCTAssertEqual(hist.method, .histTrigger)
+        XCTAssertEqual(ring.method, .traceParser)
+        let issued = try preadDirect(fd, offsets: (0 ..< Self.reads).map { UInt64($0 % 64) * 4096 }, size: 4096)
+        let h = try hist.finish(reads: issued)
+        let r = try ring.finish(reads: issued)
+        print("hist: \(h)\nring: \(r)")
+        XCTAssertFalse(h.lost)
+        XCTAssertEqual(h, r)
+        XCTAssertEqual(h.dioComplete, UInt64(Self.reads))
+    }
+
+    /// Where hist triggers are missing (this kernel: CONFIG_HIST_TRIGGERS unset), the
+    /// tracer falls back to the parser and says so; where present, it uses them.
+    func testMethodFollowsTheKernel() throws {
+        try requireTracing()
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
+        let why = PathTracer.histTriggersUnavailable(eventDir: root + "/events/iomap/iomap_iter")
+        let fd = open(dir.file("m"), O_CREAT | O_RDWR, 0o644)
+        defer { close(fd) }
+        let t = try PathTracer(fd: fd)
+        XCTAssertEqual(t.method, why == nil ? .histTrigger : .traceParser, why ?? "")
+        XCTAssertEqual(t.histUnavailable == nil, why == nil)
+        if why != nil {
+            XCTAssertThrowsError(try PathTracer(fd: fd, method: .histTrigger), "hist triggers cannot be forced where the kernel has none")
+        }
+        _ = try t.finish(reads: 0)
     }
 
     // MARK: - Instances and device numbers
@@ -347,20 +412,21 @@ final class PathTracerTests: XCTestCase {
             let t = try PathTracer(fd: fd)
             path = t.instancePath
             XCTAssertTrue(path.contains("/instances/iobench-\(getpid())-"))
-            XCTAssertTrue(PathTracer.isDirectory(path))
+            XCTAssertTrue(Tracefs.isDirectory(path))
         }
-        XCTAssertFalse(PathTracer.fileExists(path), "deinit removes an unfinished instance")
+        XCTAssertFalse(Tracefs.fileExists(path), "deinit removes an unfinished instance")
 
         let t = try PathTracer(fd: fd)
         let c = try t.finish(reads: 0)
         XCTAssertNil(c.mappingsPerRead)
         XCTAssertNil(c.simpleReadPathActive)
-        XCTAssertFalse(PathTracer.fileExists(t.instancePath))
+        XCTAssertFalse(Tracefs.fileExists(t.instancePath))
         XCTAssertThrowsError(try t.finish(reads: 0))
     }
 
     /// The iomap tracepoints record the kernel-internal dev_t (major << 20 | minor): a filter
     /// with userspace's st_dev matches nothing, the kernel encoding matches every read.
+    /// `iomap_dio_complete` is counted: both read paths emit it.
     func testTracepointsUseTheKernelDevEncoding() throws {
         try requireTracing()
         _ = try requireIomapFilesystem(dir.path)
@@ -373,26 +439,26 @@ final class PathTracerTests: XCTestCase {
         let kernelDev = PathTracer.kernelDev(major: major, minor: minor)
         guard UInt64(st.st_dev) != kernelDev else { throw XCTSkip("st_dev \(st.st_dev) equals its kernel encoding here") }
 
-        guard case .success(let root) = PathTracer.tracefsRoot() else { return XCTFail("no tracefs") }
+        guard case .success(let root) = Tracefs.root() else { return XCTFail("no tracefs") }
         let instance = root + "/instances/iobench-\(getpid())-devtest"
         XCTAssertEqual(mkdir(instance, 0o755), 0)
-        cleanups.append { PathTracer.removeInstance(instance) }
-        let event = instance + "/events/iomap/iomap_dio_rw_begin"
+        cleanups.append { Tracefs.removeInstance(instance) }
+        let event = instance + "/events/iomap/iomap_dio_complete"
 
-        func begins(filterDev: UInt64) throws -> Int {
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "0"), 0)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/trace", ""), 0)
-            XCTAssertEqual(PathTracer.writeControl(event + "/filter", "ino == \(st.st_ino) && dev == \(filterDev)"), 0)
-            XCTAssertEqual(PathTracer.writeControl(event + "/enable", "1"), 0)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "1"), 0)
+        func completions(filterDev: UInt64) throws -> Int {
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "0"), 0)
+            XCTAssertEqual(Tracefs.writeControl(instance + "/trace", ""), 0)
+            XCTAssertEqual(Tracefs.writeControl(event + "/filter", "ino == \(st.st_ino) && dev == \(filterDev)"), 0)
+            XCTAssertEqual(Tracefs.writeControl(event + "/enable", "1"), 0)
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "1"), 0)
             _ = try preadDirect(fd, offsets: [0, 4096, 8192], size: 4096)
-            XCTAssertEqual(PathTracer.writeControl(instance + "/tracing_on", "0"), 0)
-            let text = PathTracer.readWhole(instance + "/trace") ?? ""
-            return text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("iomap_dio_rw_begin:") }.count
+            XCTAssertEqual(Tracefs.writeControl(instance + "/tracing_on", "0"), 0)
+            let text = Tracefs.readWhole(instance + "/trace") ?? ""
+            return text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("iomap_dio_complete:") }.count
         }
-        XCTAssertEqual(try begins(filterDev: UInt64(st.st_dev)), 0, "userspace st_dev (\(st.st_dev)) matches nothing")
-        XCTAssertEqual(try begins(filterDev: kernelDev), 3, "kernel dev_t \(major):\(minor) = \(kernelDev) matches")
-        XCTAssertEqual(PathTracer.writeControl(event + "/enable", "0"), 0)
+        XCTAssertEqual(try completions(filterDev: UInt64(st.st_dev)), 0, "userspace st_dev (\(st.st_dev)) matches nothing")
+        XCTAssertEqual(try completions(filterDev: kernelDev), 3, "kernel dev_t \(major):\(minor) = \(kernelDev) matches")
+        XCTAssertEqual(Tracefs.writeControl(event + "/enable", "0"), 0)
     }
 
     // MARK: - Parsing (no root needed)
@@ -422,8 +488,8 @@ final class PathTracerTests: XCTestCase {
     """
 
     func testTallyCountsOnlyTheInodesReadsAndItsReadersBios() {
-        let match = PathTracer.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
-        let t = PathTracer.tally(trace: Self.sampleTrace, match: match)
+        let match = TraceEventParser.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
+        let t = TraceEventParser.tally(trace: Self.sampleTrace, match: match)
         XCTAssertEqual(t.dioRwBegin, 1, "the other inode's begin is left out")
         XCTAssertEqual(t.iomapIter, 3, "the WRITE iteration is left out")
         XCTAssertEqual(t.dioComplete, 2, "completions count wherever they run")
@@ -434,18 +500,110 @@ final class PathTracerTests: XCTestCase {
 
         var noDisk = match
         noDisk.blockDevice = nil
-        XCTAssertEqual(PathTracer.tally(trace: Self.sampleTrace, match: noDisk).bios, 0)
+        XCTAssertEqual(TraceEventParser.tally(trace: Self.sampleTrace, match: noDisk).bios, 0)
 
-        let line = PathTracer.TraceLine("       cc1 -my (x)-777     [001] .....   799.825300: block_bio_queue: 254,0 RA 1234 + 256 [cc1]")
+        let line = TraceEventParser.TraceLine("       cc1 -my (x)-777     [001] .....   799.825300: block_bio_queue: 254,0 RA 1234 + 256 [cc1]")
         XCTAssertEqual(line?.pid, 777)
         XCTAssertNil(line?.tgid)
         XCTAssertEqual(line?.event, .bioQueue)
         // With options/record-tgid (set by someone else) the TGID column follows the pid.
-        let withTgid = PathTracer.TraceLine("  cc1 -my (x)-777     (    776) [001] .....   799.825300: iomap_iter: dev 254:0 ino 0x1")
+        let withTgid = TraceEventParser.TraceLine("  cc1 -my (x)-777     (    776) [001] .....   799.825300: iomap_iter: dev 254:0 ino 0x1")
         XCTAssertEqual(withTgid?.pid, 777)
         XCTAssertEqual(withTgid?.tgid, 776)
         XCTAssertEqual(withTgid?.event, .iter)
-        XCTAssertNil(PathTracer.TraceLine("  dd-1 [000] .....   1.0: iomap_iter_dstmap: dev 254:0 ino 0x1"))
+        XCTAssertNil(TraceEventParser.TraceLine("  dd-1 [000] .....   1.0: iomap_iter_dstmap: dev 254:0 ino 0x1"))
+    }
+
+    /// The same events as `sampleTrace`, as the hist triggers of a pass would count them,
+    /// printed in the kernel's format (kernel/trace/trace_events_hist.c: `%10llu` numbers,
+    /// `%-50s` strings; the kernel already left out the other inode and the other device).
+    static let sampleHist: [String: String] = [
+        "iomap_dio_rw_begin": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,ki_flags:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       9845, ki_flags:     131072 } hitcount:          1
+
+        Totals:
+            Hits: 1
+            Entries: 1
+            Dropped: 0
+        """,
+        "iomap_iter": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,flags:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       9900, flags:         17 } hitcount:          1
+        { common_pid:       9845, flags:         16 } hitcount:          3
+
+        Totals:
+            Hits: 4
+            Entries: 2
+            Dropped: 0
+        """,
+        "iomap_dio_complete": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,ki_flags,aio:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:          0, ki_flags:     131072, aio:          1 } hitcount:          1
+        { common_pid:       6000, ki_flags:     131072, aio:          0 } hitcount:          1
+
+        Totals:
+            Hits: 2
+            Entries: 2
+            Dropped: 0
+        """,
+        "iomap_dio_rw_queued": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid:vals=hitcount:sort=hitcount:size=2048 if ino == 16220951 && dev == 266338304 [active]
+        #
+
+        { common_pid:       5001 } hitcount:          1
+
+        Totals:
+            Hits: 1
+            Entries: 1
+            Dropped: 0
+        """,
+        "block_bio_queue": """
+        # event histogram
+        #
+        # trigger info: hist:keys=common_pid,rwbs:vals=hitcount:sort=hitcount:size=2048 if dev == 266338304 [active]
+        #
+
+        { common_pid:        777, rwbs: RA                                                 } hitcount:          1
+        { common_pid:        310, rwbs: WS                                                 } hitcount:          1
+        { common_pid:       5001, rwbs: RS                                                 } hitcount:          1
+        { common_pid:       6000, rwbs: RS                                                 } hitcount:          1
+        { common_pid:       9845, rwbs: RS                                                 } hitcount:          2
+
+        Totals:
+            Hits: 6
+            Entries: 5
+            Dropped: 0
+        """,
+    ]
+
+    /// Both counting methods judge the same events the same way: reads only, direct
+    /// iterations only, bios of the tasks that ran the inode's I/O.
+    func testHistTallyEqualsTheParsersOnTheSameEvents() {
+        let tables = Self.sampleHist.mapValues { TraceHistogram.parse($0) }
+        let hist = TraceHistogram.tally(tables, masks: .init(iterDirect: 1 << 4, iterWrite: 1 << 0, kiWrite: 1 << 18))
+        let match = TraceEventParser.TraceMatch(inode: 0xF78317, fsDevice: (254, 0), blockDevice: (254, 0))
+        var parsed = TraceEventParser.tally(trace: Self.sampleTrace, match: match)
+        parsed.entriesInBuffer = nil
+        parsed.entriesWritten = nil
+        XCTAssertEqual(hist, parsed)
+        XCTAssertEqual(hist.bios, 4)
+        XCTAssertEqual(hist.foreignBios, 1)
+        XCTAssertFalse(TraceHistogram.dropped(tables))
     }
 
     func testFormatParsing() {
@@ -461,13 +619,13 @@ final class PathTracerTests: XCTestCase {
 
         print fmt: "dev %d:%d ino 0x%llx flags %s (0x%x)", ((unsigned int) ((REC->dev) >> 20)), ((unsigned int) ((REC->dev) & ((1U << 20) - 1))), REC->ino, __print_flags(REC->flags, "|", { (1 << 0), "WRITE" }, { (1 << 1), "ZERO" }, { (1 << 4), "DIRECT" }), REC->flags
         """
-        let f = PathTracer.EventFormat(format)
+        let f = TraceEventParser.EventFormat(format)
         XCTAssertTrue(f.fields.isSuperset(of: ["dev", "ino", "flags", "rwbs"]))
         XCTAssertEqual(f.minorBits, 20)
         XCTAssertEqual(f.flagMask(field: "flags", name: "DIRECT"), 16)
         XCTAssertEqual(f.flagMask(field: "flags", name: "WRITE"), 1)
         XCTAssertNil(f.flagMask(field: "flags", name: "NOPE"))
-        let ki = PathTracer.EventFormat(#"print fmt: "%s %s", __print_flags(REC->ki_flags, "|", { ( int) (( __kernel_rwf_t)0x00000001), "HIPRI" }, { (1 << 18), "WRITE" }), __print_flags(REC->dio_flags, "|", {(1 << 0), "DIO_FORCE_WAIT" })"#)
+        let ki = TraceEventParser.EventFormat(#"print fmt: "%s %s", __print_flags(REC->ki_flags, "|", { ( int) (( __kernel_rwf_t)0x00000001), "HIPRI" }, { (1 << 18), "WRITE" }), __print_flags(REC->dio_flags, "|", {(1 << 0), "DIO_FORCE_WAIT" })"#)
         XCTAssertEqual(ki.flagMask(field: "ki_flags", name: "WRITE"), 1 << 18)
         XCTAssertEqual(ki.flagMask(field: "ki_flags", name: "HIPRI"), 1)
         XCTAssertNil(ki.flagMask(field: "ki_flags", name: "DIO_FORCE_WAIT"))

@@ -2,6 +2,13 @@ import Foundation
 import Glibc
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// An interrupted `prepare` removes what it made: the partial file and its hidden
 /// donor or spacer files, and exits 128 + the signal.

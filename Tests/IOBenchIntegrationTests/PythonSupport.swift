@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// Runs a Python 3 script (with the `hdrhistogram` package, module `hdrh`) from a scratch
 /// directory, with `args`. Fails the test when Python or the package is missing: they are

@@ -4,6 +4,13 @@ import FoundationXML
 #endif
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// `iobench run --plot` and `iobench report` as a person uses them: real results, the files
 /// on disk, and the HTML page rendered by headless Chromium into a screenshot.

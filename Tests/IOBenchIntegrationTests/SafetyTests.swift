@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// Safety: block devices are only opened read-only; a file iobench did not write is
 /// never written, truncated or extended without --force-overwrite; iobench recognises its

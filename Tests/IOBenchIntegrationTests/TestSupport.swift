@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// A temporary directory on a real filesystem (the system temp dir, or $IOBENCH_TEST_DIR),
 /// removed when the test ends.

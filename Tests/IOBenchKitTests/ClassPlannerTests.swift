@@ -1,5 +1,12 @@
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// Class planning on synthetic extent maps: every planned offset must meet its class,
 /// checked here against the map independently of how the planner found it.
@@ -93,5 +100,21 @@ final class ClassPlannerTests: XCTestCase {
         let m = ExtentMap(extents: [Extent(logical: 0, physical: 0, length: 65536, flags: Extent.last)], fileSize: 40960)
         let offs = try ClassPlanner.candidates(.simple, bs: 4096, fsBlock: 4096, map: m)
         XCTAssertEqual(offs.max(), 40960 - 4096)
+    }
+
+    /// One statement of each class's promise: the text the plan and reports print and the
+    /// verdict `--verify-path` gives both come from `PathClass.mappingPromise`.
+    func testEachClassPromisesItsMappingsOnce() {
+        XCTAssertEqual(PathClass.allCases.map(\.promisedMappings), ["1", "1", ">=2", "1", "0"])
+        for cls in PathClass.allCases {
+            XCTAssertEqual(cls.promisedMappings, cls.mappingPromise.text)
+        }
+        XCTAssertEqual(PathClass.simple.mappingPromise.isKept(byMean: 1), true)
+        XCTAssertEqual(PathClass.simple.mappingPromise.isKept(byMean: 1.004), true, "one stray mapping in 256 reads")
+        XCTAssertEqual(PathClass.singleExtent.mappingPromise.isKept(byMean: 2), false)
+        XCTAssertEqual(PathClass.multiExtent.mappingPromise.isKept(byMean: 2), true)
+        XCTAssertEqual(PathClass.multiExtent.mappingPromise.isKept(byMean: 3), true)
+        XCTAssertEqual(PathClass.multiExtent.mappingPromise.isKept(byMean: 1), false)
+        XCTAssertNil(PathClass.raw.mappingPromise.isKept(byMean: 0), "raw reads take no filesystem mapping: nothing to check")
     }
 }

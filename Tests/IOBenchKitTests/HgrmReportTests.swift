@@ -2,6 +2,13 @@ import Foundation
 import Histogram
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// A parsed `.hgrm` text: its rows and footer.
 struct ParsedHgrm {

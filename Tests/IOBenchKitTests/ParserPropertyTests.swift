@@ -2,6 +2,13 @@ import CIOBenchShim
 import Foundation
 import Testing
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 // Property-based tests of everything that reads user input: the size, duration and
 // threshold parsers, the JSON result reader (RunResult.decode, used by compare and

@@ -4,6 +4,13 @@ import FoundationXML
 #endif
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// The plots and the HTML report on synthetic results: every SVG parses as XML and holds
 /// one series per case that ran; the HTML names no external asset and shows every case.

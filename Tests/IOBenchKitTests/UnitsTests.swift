@@ -1,5 +1,12 @@
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 final class UnitsTests: XCTestCase {
     func testSizesUseBase1024LikeFio() throws {
