@@ -53,7 +53,7 @@ struct LabCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory for the lab's backing files (its filesystem must hold them). Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
     var dir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Filesystems to build, comma-separated: \(ValueList.names(LabFilesystem.self)).", valueName: "list"),
+    @Option(name: .long, help: ArgumentHelp("Filesystems to build, comma-separated: \(ValueList.names(LabFilesystem.self)). Default: all (\(LabFilesystem.allValueStrings.joined(separator: ","))).", valueName: "list"),
             completion: .list(LabFilesystem.allValueStrings), transform: { try ValueList.filesystems($0) })
     var filesystems: [LabFilesystem] = LabFilesystem.allCases
 
