@@ -44,8 +44,8 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("METRIC=±N%: the worse-direction change allowed (metrics: iops, mean, p50, p99, p99.9, cpu). Repeatable.", valueName: "metric=pct"))
     var threshold: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("text, markdown, json or junit.", valueName: "format"))
-    var format: String = "text"
+    @Option(name: .long, help: ArgumentHelp("The comparison on stdout: text, markdown, json (the iobench/compare document) or junit (one test case per case and metric: a regression, or a case missing from NEW, fails).", valueName: "format"))
+    var format: CompareFormat = .text
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Also write the comparison to this file, always as JSON (iobench/compare v2), whatever --format prints.", valueName: "file"))
     var output: String?
@@ -63,9 +63,6 @@ struct CompareCommand: ParsableCommand {
     var forceOverwrite = false
 
     func run() throws {
-        guard ["text", "markdown", "json", "junit"].contains(format) else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text, markdown, json or junit")
-        }
         let thresholds = try threshold.map { try CompareThreshold.parse($0) }
         let outputs = OutputGuard(forceOverwrite: forceOverwrite,
                                   protected: [ProtectedFile(base, role: "the base input"), ProtectedFile(new, role: "the new input")])
@@ -77,10 +74,10 @@ struct CompareCommand: ParsableCommand {
         // --output is the JSON comparison, whatever --format prints.
         if let output { try outputs.write(try ComparisonReport.json(result), to: output, option: "--output") }
         switch format {
-        case "json": StandardOutput.write(String(decoding: try ComparisonReport.json(result), as: UTF8.self))
-        case "markdown": print(ComparisonReport.markdown(result), terminator: "")
-        case "junit": print(ComparisonReport.junit(result), terminator: "")
-        default: print(ComparisonReport.text(result), terminator: "")
+        case .json: StandardOutput.write(String(decoding: try ComparisonReport.json(result), as: UTF8.self))
+        case .markdown: print(ComparisonReport.markdown(result), terminator: "")
+        case .junit: print(ComparisonReport.junit(result), terminator: "")
+        case .text: print(ComparisonReport.text(result), terminator: "")
         }
         if result.exitCode != 0 { throw RunExit(code: result.exitCode) }
     }

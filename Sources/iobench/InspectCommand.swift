@@ -24,19 +24,16 @@ struct InspectCommand: ParsableCommand {
     var bs: String?
 
     @Option(name: .long, help: ArgumentHelp("text or json.", valueName: "format"))
-    var format: String = "text"
+    var format: TextOrJSON = .text
 
     func run() throws {
-        guard format == "text" || format == "json" else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
-        }
         let target = try Target.open(TargetRequest(path: path, createIfMissing: false))
         let fsBlock = ClassPlanner.filesystemBlockSize(fd: target.fd)
         let sizes = try bs.map { list in
             try list.split(separator: ",").map { Int(try Units.parseSize(String($0), option: "bs")) }
         } ?? [fsBlock, 2 * fsBlock]
         let report = try InspectReport.make(target: target, blockSizes: sizes)
-        if format == "json" {
+        if format == .json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             StandardOutput.write(String(decoding: try enc.encode(report), as: UTF8.self))

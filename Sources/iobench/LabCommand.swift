@@ -53,11 +53,13 @@ struct LabCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory for the lab's backing files (its filesystem must hold them). Default: $IOBENCH_DIR, else the system temp directory.", valueName: "dir"))
     var dir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Filesystems to build, comma-separated: ext4, xfs.", valueName: "list"))
-    var filesystems: String = "ext4,xfs"
+    @Option(name: .long, help: ArgumentHelp("Filesystems to build, comma-separated: \(ValueList.names(LabFilesystem.self)). Default: all (\(LabFilesystem.allValueStrings.joined(separator: ","))).", valueName: "list"),
+            completion: .list(LabFilesystem.allValueStrings), transform: { try ValueList.filesystems($0) })
+    var filesystems: [LabFilesystem] = LabFilesystem.allCases
 
-    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: psync, pvsync2, libaio, io_uring, io_uring-poll. Default: all; those the loop devices cannot run are listed as skipped with the reason.", valueName: "list"))
-    var engine: String?
+    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: \(ValueList.names(EngineKind.self)). Default: all; those the loop devices cannot run are listed as skipped with the reason.", valueName: "list"),
+            completion: .list(EngineKind.allValueStrings), transform: { try ValueList.engines($0) })
+    var engine: [EngineKind]?
 
     @Option(name: .long, help: ArgumentHelp("Paired rounds: every case runs once per round, and the rounds are compared one by one (at least 2).", valueName: "n"))
     var rounds: Int = 5
@@ -72,7 +74,7 @@ struct LabCommand: ParsableCommand {
     var size: String?
 
     @Option(name: .long, help: ArgumentHelp("Report format on stdout: text, json or markdown.", valueName: "format"))
-    var format: String = "text"
+    var format: LabFormat = .text
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Also write the JSON result (with its lab object) to this file.", valueName: "file"))
     var output: String?
@@ -91,18 +93,15 @@ struct LabCommand: ParsableCommand {
 
     func run() throws {
         let log: (String) -> Void = { StandardError.write(($0 + "\n")) }
-        let dir = try resolveDirectory()
+        let dir = try Lab.resolveDirectory(self.dir)
         if cleanup { return try runCleanup(dir: dir, log: log) }
 
-        guard ["text", "json", "markdown"].contains(format) else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text, json or markdown")
-        }
         guard rounds >= 2 && rounds <= 1000 else {
             throw IOBenchError.badInput("--rounds \(rounds) is invalid; use 2 to 1000 rounds (the comparison pairs rounds, so it needs at least 2)")
         }
         var options = Lab.Options(dir: dir)
-        options.filesystems = try parseFilesystems()
-        options.engines = try parseEngines()
+        options.filesystems = filesystems.map(\.rawValue)
+        options.engines = engine ?? ClassSuite.engines.map(\.engine)
         options.rounds = rounds
         options.runtimeNs = try Units.parseDuration(runtime, option: "runtime")
         options.rampNs = try Units.parseDuration(rampTime, option: "ramp-time")
@@ -116,19 +115,13 @@ struct LabCommand: ParsableCommand {
         // Root, the loop driver and mkfs first: without them nothing else matters.
         try Lab.preflight(filesystems: options.filesystems)
         let named = self.dir != nil ? "--dir" : "the lab's directory (\(ProcessInfo.processInfo.environment["IOBENCH_DIR"] != nil ? "$IOBENCH_DIR" : "the system temp directory"))"
-        if let ws = LabWorkspace.enclosingWorkspace(of: dir) {
-            throw IOBenchError.badInput("\(named) \(dir) is inside the lab directory \(ws); another lab's teardown would remove it: pass a --dir outside any .iobench-lab-* directory")
-        }
-        // Reached another way (a bind mount of a lab's filesystem): the filesystem under
-        // it sits on a loop device whose backing file is in a lab's directory.
-        if let fs = StorageInfo.filesystem(of: dir), fs.source.hasPrefix("/dev/loop"),
-           let backing = LoopDevice.bound().first(where: { $0.device == fs.source })?.backingFile,
-           let ws = LabWorkspace.workspace(containing: LabLeftovers.strippedDeleted(backing)) {
-            throw IOBenchError.badInput("\(named) \(dir) is on \(fs.source), a loop device of the lab in \(ws); a lab inside a lab measures one loop device on another and is torn down with it: pass a --dir on another filesystem")
-        }
+        try Lab.checkDirectory(dir, named: named)
         _ = try Lab.backingSize(filesystems: options.filesystems, requested: options.size, dir: dir)
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: [])
-        try checkOutputPaths(outputs)
+        var files = RunOutputs()
+        files.json = output
+        files.plotDirectory = plotDir
+        try RunFiles.check(files, guard: outputs)
 
         // From here every signal ends in the teardown; none can skip it.
         let stop = ManagedAtomic<Bool>(false)
@@ -144,19 +137,12 @@ struct LabCommand: ParsableCommand {
         // A file that cannot be written now (its directory vanished during the run) is an
         // error, but the report is printed first: minutes of measurement are not lost.
         var saveError: Error?
-        do {
-            if let output {
-                try ResultWriter.writeJSON(result, to: output, guard: outputs, option: "--output")
-            }
-            if let plotDir {
-                try PlotFiles.write(inputs: [.run(name: output ?? "iobench lab", result: result)], to: plotDir, html: true, option: "--plot", guard: outputs)
-            }
-        } catch { saveError = error }
+        do { try RunFiles.write(result, files, guard: outputs, name: "iobench lab") } catch { saveError = error }
         switch format {
-        case "json":
+        case .json:
             StandardOutput.write(String(decoding: try result.jsonData(), as: UTF8.self) + "\n")
-        case "markdown": print(LabReport.renderMarkdown(result), terminator: "")
-        default: print(LabReport.renderText(result), terminator: "")
+        case .markdown: print(LabReport.renderMarkdown(result), terminator: "")
+        case .text: print(LabReport.renderText(result), terminator: "")
         }
         if let saveError { throw saveError }
         if let signal = SignalStop.received {
@@ -167,13 +153,10 @@ struct LabCommand: ParsableCommand {
             log("iobench: error: no case could run on the lab's loop devices: every case was skipped or failed (the reasons are in the report); choose engines they support, e.g. --engine psync,io_uring")
             throw RunExit(code: result.cases.allSatisfy { $0.status == .skipped } ? 2 : 3)
         }
-        let failed = result.cases.filter { $0.status == .failed }
-        for c in failed {
+        for c in result.failedCases {
             log("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))")
         }
-        if !failed.isEmpty {
-            throw RunExit(code: failed.allSatisfy { $0.failureClass == .badInput } ? 2 : 3)
-        }
+        if let code = result.failureExitCode { throw RunExit(code: code) }
     }
 
     /// `--cleanup`: what crashed labs left, removed.
@@ -189,79 +172,13 @@ struct LabCommand: ParsableCommand {
             print("nothing to clean up: no mount or loop device of a lab, no lab directory in \(dir)")
         } else {
             // Judge by what is there now: whatever is not a running lab's is left over.
-            let left = LabLeftovers.all(in: dir)
-            // Not counted: running labs', and directories without an owner file (not a lab's:
-            // reported as skipped above).
-            let mine = left.workspaces.filter { LabWorkspace.hasOwnerFile($0) }
-            let running = Set(mine.filter { LabWorkspace.ownerIsAlive($0).alive })
-            let dead = mine.filter { !running.contains($0) }
-            let stray = left.lines.filter { line in dead.contains { line.contains($0 + "/") || line.hasSuffix($0) } }
+            let (stray, running) = LabCleanup.remaining(in: dir)
             if !stray.isEmpty {
                 log("iobench: error: still there after the cleanup: \(stray.joined(separator: "; "))")
                 throw RunExit(code: 3)
             }
-            print(running.isEmpty ? "cleanup: nothing left" : "cleanup: done; \(running.count) running lab\(running.count == 1 ? "" : "s") left alone")
+            print(running == 0 ? "cleanup: nothing left" : "cleanup: done; \(running) running lab\(running == 1 ? "" : "s") left alone")
         }
         if !report.failures.isEmpty { throw RunExit(code: 3) }
-    }
-
-    func resolveDirectory() throws -> String {
-        let base = dir ?? ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
-        var st = stat()
-        guard stat(base, &st) == 0 else {
-            throw IOBenchError.badInput("directory \(base) does not exist; create it, or pass an existing directory with --dir (or set IOBENCH_DIR)")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw IOBenchError.badInput("\(base) is not a directory; pass a directory with --dir (or set IOBENCH_DIR)")
-        }
-        // The kernel reports loop backing files and mount points by their real paths.
-        guard let real = realpath(base, nil) else { return base }
-        defer { free(real) }
-        return String(cString: real)
-    }
-
-    func parseFilesystems() throws -> [String] {
-        var out: [String] = []
-        for item in filesystems.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = item.trimmingCharacters(in: .whitespaces)
-            guard Lab.supportedFilesystems.contains(name) else {
-                throw IOBenchError.badInput("--filesystems '\(filesystems)': '\(name)' is not one the lab builds; choose from \(Lab.supportedFilesystems.joined(separator: ", ")), comma-separated")
-            }
-            if !out.contains(name) { out.append(name) }
-        }
-        return out
-    }
-
-    func parseEngines() throws -> [EngineKind] {
-        guard let engine else { return ClassSuite.engines.map(\.engine) }
-        var out: [EngineKind] = []
-        for name in engine.split(separator: ",", omittingEmptySubsequences: false) {
-            let n = name.trimmingCharacters(in: .whitespaces)
-            guard let e = EngineKind(rawValue: n) else {
-                throw IOBenchError.badInput("unknown engine '\(n)' in --engine '\(engine)'; choose from \(EngineKind.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated")
-            }
-            if !out.contains(e) { out.append(e) }
-        }
-        return out
-    }
-
-    func checkOutputPaths(_ outputs: OutputGuard) throws {
-        if let plotDir { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
-        var files: [(String, String)] = []
-        if let output { try outputs.check(output, option: "--output"); files.append(("--output", output)) }
-        if let plotDir {
-            for name in PlotFiles.fileNames {
-                try outputs.check(plotDir + "/" + name, option: "--plot")
-                files.append(("--plot", plotDir + "/" + name))
-            }
-        }
-        var seen: [String: String] = [:]
-        for (option, file) in files {
-            let key = OutputGuard.canonical(file)
-            if let other = seen[key], other != option {
-                throw IOBenchError.badInput("\(other) and \(option) name the same file (\(file)); give each output its own file")
-            }
-            seen[key] = option
-        }
     }
 }

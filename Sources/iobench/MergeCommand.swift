@@ -25,7 +25,7 @@ struct MergeCommand: ParsableCommand {
     var output: String
 
     @Option(name: .long, help: ArgumentHelp("Report on stdout: text or json.", valueName: "format"))
-    var format: String = "text"
+    var format: TextOrJSON = .text
 
     @Flag(name: .customLong("force-overwrite"), help: "Let --output replace an existing file that is not an iobench output. Without it such a file is never written.")
     var forceOverwrite = false
@@ -34,9 +34,6 @@ struct MergeCommand: ParsableCommand {
     var allowConfigMismatch = false
 
     func run() throws {
-        guard format == "text" || format == "json" else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
-        }
         guard inputs.count >= 1 else { throw IOBenchError.badInput("merge needs result files: iobench merge A.json B.json -o ALL.json") }
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: inputs.map { ProtectedFile($0, role: "an input") })
         try outputs.check(output, option: "--output")
@@ -46,7 +43,7 @@ struct MergeCommand: ParsableCommand {
             throw IOBenchError.badInput("the inputs hold numbers out of any real range (the merged result has infinite or NaN values); check the files for damage")
         }
         try ResultWriter.writeJSON(merged, to: output, guard: outputs, option: "--output")
-        if format == "json" {
+        if format == .json {
             StandardOutput.write(String(decoding: try merged.jsonData(), as: UTF8.self))
             print("")
         } else {

@@ -43,20 +43,17 @@ struct PrepareCommand: ParsableCommand {
     var forceOverwrite = false
 
     @Option(name: .long, help: ArgumentHelp("Report format on stdout: text or json.", valueName: "format"))
-    var format: String = "text"
+    var format: TextOrJSON = .text
 
     func run() throws {
         // A signal ends the build cleanly: partial files are removed, exit 130/143.
         SignalStop.install(ManagedAtomic<Bool>(false))
-        guard format == "text" || format == "json" else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
-        }
         let parsedLayout = try Layout.parse(layout)
         let bytes = try Units.parseSize(size, option: "size")
         let report = try LayoutBuilder.prepare(path: path, size: bytes, layout: parsedLayout, force: forceOverwrite) {
             StandardError.write(($0 + "\n"))
         }
-        if format == "json" {
+        if format == .json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             StandardOutput.write(String(decoding: try enc.encode(report), as: UTF8.self))

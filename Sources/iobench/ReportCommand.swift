@@ -33,8 +33,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Result or comparison JSON files.", valueName: "file"))
     var files: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("text, markdown, html or svg.", valueName: "format"))
-    var format: String = "text"
+    @Option(name: .long, help: ArgumentHelp("text, markdown, html or svg (see Formats above).", valueName: "format"))
+    var format: ReportFormat = .text
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout; for --format svg, the directory for the SVG files (required).", valueName: "path"))
     var output: String?
@@ -43,33 +43,30 @@ struct ReportCommand: ParsableCommand {
     var forceOverwrite = false
 
     func run() throws {
-        guard ["text", "markdown", "html", "svg"].contains(format) else {
-            throw IOBenchError.badInput("--format '\(format)' is not known; use text, markdown, html or svg")
-        }
         guard !files.isEmpty else {
             throw IOBenchError.badInput("no input files; pass one or more results of 'iobench run --output FILE' (or comparisons of 'iobench compare --output FILE'), e.g. iobench report result.json --format html --output report.html")
         }
-        if format == "svg" && output == nil {
+        if format == .svg && output == nil {
             throw IOBenchError.badInput("--format svg writes several files; name their directory with --output DIR, e.g. --output plots/")
         }
         let outputs = OutputGuard(forceOverwrite: forceOverwrite, protected: files.map { ProtectedFile($0, role: "an input") })
-        if let output, format != "svg" { try outputs.check(output, option: "--output") }
+        if let output, format != .svg { try outputs.check(output, option: "--output") }
         let inputs = try files.map { try ReportInput.read($0) }
         let runs = inputs.filter { if case .run = $0 { return true } else { return false } }
         switch format {
-        case "svg":
+        case .svg:
             guard !runs.isEmpty else {
                 throw IOBenchError.badInput("the plots need at least one run result; a comparison holds no latencies (pass the results it compared too)")
             }
             let written = try PlotFiles.write(inputs: inputs, to: output!, html: false, option: "--output", guard: outputs)
             for path in written { StandardError.write("iobench: wrote \(path)\n") }
-        case "html":
+        case .html:
             try emit(HTMLReport.render(inputs), outputs)
-        default:
+        case .text, .markdown:
             let parts = inputs.map { input -> String in
                 switch input {
-                case .run(_, let r): return format == "markdown" ? LabReport.renderMarkdown(r) : LabReport.renderText(r)  // a lab result gets its own parts; any other, the run report
-                case .comparison(_, let c): return format == "markdown" ? ComparisonReport.markdown(c) : ComparisonReport.text(c)
+                case .run(_, let r): return format == .markdown ? LabReport.renderMarkdown(r) : LabReport.renderText(r)  // a lab result gets its own parts; any other, the run report
+                case .comparison(_, let c): return format == .markdown ? ComparisonReport.markdown(c) : ComparisonReport.text(c)
                 }
             }
             try emit(parts.joined(separator: "\n"), outputs)
@@ -81,7 +78,7 @@ struct ReportCommand: ParsableCommand {
         if let output {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
-                throw IOBenchError.badInput("--output \(output) is a directory; name a file, e.g. --output \(output.hasSuffix("/") ? output : output + "/")report.\(format == "html" ? "html" : format == "markdown" ? "md" : "txt")")
+                throw IOBenchError.badInput("--output \(output) is a directory; name a file, e.g. --output \(output.hasSuffix("/") ? output : output + "/")report.\(format == .html ? "html" : format == .markdown ? "md" : "txt")")
             }
             try outputs.write(Data(text.utf8), to: output, option: "--output")
         } else {

@@ -42,7 +42,7 @@ final class CLITests: XCTestCase {
         try assertBadInput(["run", "--dir", dir.path, "--bs", "4x"], mentions: "--bs '4x'")
         try assertBadInput(["run", "--dir", dir.path, "--runtime", "soon"], mentions: "--runtime 'soon'")
         try assertBadInput(["run", "--dir", dir.path, "--engine", "psync", "--iodepth", "32"], mentions: "sync engines keep one read in flight")
-        try assertBadInput(["run", "--dir", dir.path, "--format", "xml"], mentions: "--format 'xml'")
+        try assertBadInput(["run", "--dir", dir.path, "--format", "xml"], mentions: "'xml' is invalid for '--format")
         try assertBadInput(["run", "--dir", dir.path, "--engine", "libaio", "--fixed-buffers"], mentions: "io_uring engines only")
         try assertBadInput(["run", "--dir", dir.path, "--no-such-option"], mentions: "no-such-option")
         try assertBadInput(["run", "--dir", dir.path, "--numjobs", "many"], mentions: "many")

@@ -208,7 +208,7 @@ final class LabTests: LabTestCase {
             (["--filesystems", "btrfs"], "'btrfs' is not one the lab builds"),
             (["--filesystems", ""], "is not one the lab builds"),
             (["--engine", "aio"], "unknown engine 'aio'"),
-            (["--format", "csv"], "--format 'csv'"),
+            (["--format", "csv"], "'csv' is invalid for '--format"),
             (["--runtime", "fast"], "runtime"),
             (["--size", "100m"], "too small for ext4"),
             (["--size", "1t"], "not enough free space"),

@@ -283,7 +283,7 @@ final class LayoutBuilderTests: XCTestCase {
         try assertBadInput(["prepare", path, "--size", "8m", "--layout", "swiss-cheese"], mentions: "--layout 'swiss-cheese'")
         try assertBadInput(["prepare", path, "--size", "8m", "--layout", "fragmented:lots"], mentions: "--layout")
         try assertBadInput(["prepare", path, "--size", "8m", "--layout", "fragmented:6k"], mentions: "block size")
-        try assertBadInput(["prepare", path, "--size", "8m", "--format", "xml"], mentions: "--format 'xml'")
+        try assertBadInput(["prepare", path, "--size", "8m", "--format", "xml"], mentions: "'xml' is invalid for '--format")
         try assertBadInput(["prepare", path, "--size", "lots"], mentions: "--size 'lots'")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "nothing created on bad input")
     }

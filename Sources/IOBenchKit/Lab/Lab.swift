@@ -22,7 +22,7 @@ public final class Lab {
     }
 
     /// Filesystems the lab knows, with their mkfs and its package.
-    public static let supportedFilesystems = ["ext4", "xfs"]
+    public static let supportedFilesystems = LabFilesystem.allCases.map(\.rawValue)
     public static let defaultSize: UInt64 = 512 << 20
     /// Free space left untouched in `--dir` beyond the backing files.
     public static let reserve: UInt64 = 256 << 20

@@ -1,0 +1,180 @@
+import Atomics
+import Foundation
+
+/// A path class to run, optionally at its own block size (`--class single-extent:8k`).
+public struct ClassChoice: Sendable, Equatable {
+    public var pathClass: PathClass
+    /// Nil: the run's block size.
+    public var blockSize: Int?
+    public init(_ pathClass: PathClass, blockSize: Int? = nil) {
+        self.pathClass = pathClass
+        self.blockSize = blockSize
+    }
+}
+
+/// Files a run writes besides its report, each checked before anything is measured.
+public struct RunOutputs: Sendable {
+    /// The JSON result (`--output`).
+    public var json: String?
+    /// An HdrHistogram interval log (`--hist-log`), one histogram per `histIntervalNs`.
+    public var histLog: String?
+    public var histIntervalNs: UInt64 = 1_000_000_000
+    /// A directory for one `.hgrm` per case (`--hgrm`); it must exist.
+    public var hgrmDirectory: String?
+    /// A directory for the plots and report.html (`--plot`), created when missing.
+    public var plotDirectory: String?
+    public init() {}
+}
+
+/// What `iobench run` runs, as a value a library user can fill in: the targets, the cases
+/// (engines × queue depths × classes), the timing, the rounds and the outputs. Nil means
+/// "as `iobench` without that option": every engine, QD 1 and 32, no class, and the
+/// default suite's shorter timing when no engine, class or target is named.
+///
+/// Plan it (`plan()`: every check that creates nothing), then run the plan; or `run`
+/// both at once.
+public struct RunRequest: Sendable {
+    /// Targets as `--target` takes them: `PATH` or `LABEL=PATH`. Empty: `iobench.dat` in
+    /// `scratchDirectory`.
+    public var targets: [String] = []
+    /// Nil: `$IOBENCH_DIR`, else the system temp directory.
+    public var scratchDirectory: String?
+    /// Nil: every engine; those this machine cannot run are listed as skipped.
+    public var engines: [EngineKind]?
+    /// Nil: plain region reads, no class.
+    public var classes: [ClassChoice]?
+    /// Nil: 1 and 32. Sync engines always run at 1.
+    public var queueDepths: [Int]?
+    public var blockSize = 4096
+    public var pattern: AccessPattern = .random
+    public var jobs = 1
+    public var cpus: [Int] = []
+    /// Nil: the whole target; 1 GiB for a new file.
+    public var regionSize: UInt64?
+    /// Measured time per case (per round). Nil: 3 s, 500 ms in the default suite.
+    public var runtimeNs: UInt64?
+    /// Reads per job instead of a runtime.
+    public var ioLimit: UInt64?
+    /// Warm-up per case. Nil: 500 ms, 200 ms in the default suite.
+    public var rampNs: UInt64?
+    public var seed: UInt64 = 0x10BE_4C11
+    public var verify = false
+    /// Trace one pass per class (needs classes, or the default suite).
+    public var verifyPath = false
+    /// As given: options an engine does not take are refused when engines are named,
+    /// and dropped per case otherwise.
+    public var engineOptions = EngineOptions()
+    /// Rounds. Nil: 1, `defaultSuiteRounds` in the default suite.
+    public var repeats: Int?
+    /// Time 1 commit in N; 0 times none.
+    public var latencySample = 1
+    public var continueOnError = false
+    /// Replace a foreign target, and output files that are not iobench's own.
+    public var forceOverwrite = false
+    public var outputs = RunOutputs()
+    public var showProgress = false
+    /// The command line recorded in the result.
+    public var arguments: [String] = []
+
+    public init() {}
+
+    /// Rounds of the default suite: paired class Δs need rounds.
+    public static let defaultSuiteRounds = 3
+
+    /// No engine, class or target named: compare the engines on the scratch file, then
+    /// the path classes on a fragmented scratch file.
+    public var isDefaultSuite: Bool { engines == nil && classes == nil && targets.isEmpty }
+
+    public var rounds: Int { repeats ?? (isDefaultSuite ? Self.defaultSuiteRounds : 1) }
+
+    public var effectiveRuntimeNs: UInt64 { runtimeNs ?? (isDefaultSuite ? 500_000_000 : 3_000_000_000) }
+    public var effectiveRampNs: UInt64 { rampNs ?? (isDefaultSuite ? 200_000_000 : 500_000_000) }
+
+    /// The scratch directory when none is given: `$IOBENCH_DIR`, else the system temp directory.
+    public static var defaultScratchDirectory: String {
+        ProcessInfo.processInfo.environment["IOBENCH_DIR"] ?? NSTemporaryDirectory()
+    }
+
+    /// Checks everything that needs no file created and nothing measured.
+    public func plan() throws(IOBenchError) -> RunPlan { try RunPlan(self) }
+
+    /// Plans and runs. `stop` ends the run early (the result holds what was measured).
+    public func run(stop: ManagedAtomic<Bool> = ManagedAtomic(false), log: @escaping (String) -> Void = { _ in }) throws -> RunOutcome {
+        try plan().run(stop: stop, log: log)
+    }
+
+    // MARK: cases
+
+    /// A spec with the run's shared settings (jobs, CPUs, seed, timing, verify).
+    func baseSpec(engine e: EngineKind, queueDepth: Int, blockSize: Int) -> CaseSpec {
+        var s = CaseSpec(engine: e)
+        s.queueDepth = queueDepth
+        s.blockSize = blockSize
+        s.jobs = jobs
+        s.seed = seed
+        s.rampNs = effectiveRampNs
+        s.runtimeNs = ioLimit == nil ? effectiveRuntimeNs : nil
+        s.ioLimit = ioLimit
+        s.verify = verify
+        s.continueOnError = continueOnError
+        s.latencySample = latencySample
+        s.cpus = cpus
+        s.pattern = pattern
+        return s
+    }
+
+    /// Every case of the named targets: engine × queue depth × class, in that order.
+    /// Options an engine does not take are dropped for it, and refused when none of the
+    /// named engines takes them.
+    public func specs() throws(IOBenchError) -> [CaseSpec] {
+        guard latencySample >= 0 && latencySample <= 1_000_000 else {
+            throw .badInput("--latency-sample \(latencySample) is invalid; use 1 (every read), N up to 1000000 (1 commit in N), or --no-latency")
+        }
+        let engines = (self.engines ?? EngineKind.allCases).reduce(into: [EngineKind]()) { if !$0.contains($1) { $0.append($1) } }
+        var depths = [1, 32]
+        if let queueDepths {
+            for v in queueDepths where v < 1 {
+                throw .badInput("--iodepth \(v) is invalid; the queue depth must be at least 1")
+            }
+            depths = queueDepths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        }
+        guard blockSize > 0, blockSize <= 64 << 20 else {
+            throw .badInput("--bs \(blockSize < 0 ? String(blockSize) : Units.formatSize(UInt64(blockSize))) is out of range; use 512 bytes to 64m")
+        }
+        let options = engineOptions
+        let classes: [ClassChoice?] = self.classes ?? [nil]
+        var specs: [CaseSpec] = []
+        for e in engines {
+            let engineDepths = e.isSynchronous ? [1] : depths
+            for qd in engineDepths {
+                for choice in classes {
+                    var s = baseSpec(engine: e, queueDepth: qd, blockSize: choice?.blockSize ?? blockSize)
+                    s.pathClass = choice?.pathClass
+                    var o = options
+                    if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
+                    if e != .pvsync2 { o.hipri = false }
+                    // Batches never exceed the queue (a QD1 case in a QD1,32 sweep).
+                    o.submitBatch = min(o.submitBatch, qd)
+                    o.completeBatch = min(o.completeBatch, qd)
+                    s.options = o
+                    try s.validate()
+                    specs.append(s)
+                }
+            }
+        }
+        // Options the user named for engines that do not take them are a mistake to report.
+        if self.engines != nil {
+            if (options.fixedBuffers || options.registeredFiles || options.sqpoll) && !engines.contains(where: \.usesIoUring) {
+                throw .badInput("--fixed-buffers, --registered-files and --sqpoll apply to io_uring engines only; add --engine io_uring")
+            }
+            if options.hipri && !engines.contains(.pvsync2) {
+                throw .badInput("--hipri applies to pvsync2 only; add --engine pvsync2 (io_uring-poll is the async polled engine)")
+            }
+        }
+        if let queueDepths, self.engines != nil, engines.allSatisfy(\.isSynchronous), depths != [1] {
+            let names = engines.map(\.rawValue).joined(separator: ",")
+            throw .badInput("--iodepth \(queueDepths.map(String.init).joined(separator: ",")) with \(names): sync engines keep one read in flight; use --iodepth 1, or an async engine (libaio, io_uring)")
+        }
+        return specs
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import IOBenchKit
+
+/// `run`: the report on stdout and the files written besides it.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Report format on stdout: text, json, markdown (for a pull request or CI step summary), csv or junit (one test case per case: failed cases fail).", valueName: "format"))
+    var format: RunFormat = .text
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Also write the JSON result to this file.", valueName: "file"), completion: .file())
+    var output: String?
+
+    @Option(name: .customLong("hist-log"), help: ArgumentHelp("Write an HdrHistogram interval log (one histogram per --hist-interval per case, tagged with the case id, LABEL/id with several targets) that HistogramLogAnalyzer and hdrh's log reader read.", valueName: "file"),
+            completion: .file())
+    var histLog: String?
+
+    @Option(name: .customLong("hist-interval"), help: ArgumentHelp("Interval of --hist-log (10ms or more).", valueName: "duration"))
+    var histInterval: String = "1s"
+
+    @Option(name: .customLong("hgrm"), help: ArgumentHelp("Write each case's percentile distribution in HdrHistogram's .hgrm text to DIR/<case id>.hgrm (DIR/<label>_<case id>.hgrm with several targets; values in µs). DIR must exist.", valueName: "dir"),
+            completion: .directory)
+    var hgrmDir: String?
+
+    @Option(name: .customLong("plot"), help: ArgumentHelp("Write the plots (spectrum.svg, histogram.svg, timeline.svg, classes.svg) and a self-contained report.html to DIR, created when missing. 'iobench report' makes the same from a saved result.", valueName: "dir"),
+            completion: .directory)
+    var plotDir: String?
+
+    @Flag(name: .customLong("force-overwrite"), help: "Replace an existing --target that iobench did not write (and that is too small for --size) with iobench's stamped data; also let --output, --hist-log, --hgrm and --plot replace existing files that are not iobench outputs. Without it such files are never written.")
+    var forceOverwrite = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
+    /// Fills the output half of `request`.
+    func apply(to request: inout RunRequest) throws {
+        request.outputs.json = output
+        request.outputs.histLog = histLog
+        // Checked even without --hist-log: a typo is never ignored.
+        request.outputs.histIntervalNs = try Units.parseDuration(histInterval, option: "hist-interval")
+        request.outputs.hgrmDirectory = hgrmDir
+        request.outputs.plotDirectory = plotDir
+        request.forceOverwrite = forceOverwrite
+    }
+}
