@@ -76,5 +76,5 @@ let package = Package(
             dependencies: layers.map { .target(name: $0.name) } + ["CIOBenchShim"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

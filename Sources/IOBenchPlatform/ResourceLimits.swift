@@ -34,7 +34,7 @@ public enum ResourceLimits {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 512)
         while fgets(&buf, 512, f) != nil {
-            let line = String(cString: buf)
+            let line = String(nulTerminated: buf)
             if line.hasPrefix(name) {
                 var v = Substring(line.dropFirst(name.count))
                 while let c = v.first, c == " " || c == "\t" { v.removeFirst() }

@@ -1,3 +1,4 @@
+import CIOBenchShim
 import Glibc
 
 /// Writes to stderr with write(2), retrying on EINTR and short writes and ignoring other
@@ -31,5 +32,11 @@ public enum StandardOutput {
     public static func write(_ text: String) {
         let err = StandardError.writeAll(text, fd: 1)
         if err != 0 && failure == 0 { failure = err }
+    }
+
+    /// Flushes C's stdio buffer of stdout; true when that or any earlier write failed
+    /// (errno then says why, unless `failure` already does).
+    public static func flushFailed() -> Bool {
+        iob_stdout_flush_failed() != 0 || failure != 0
     }
 }

@@ -37,7 +37,7 @@ public enum StorageInfo {
     public static func hostname() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         gethostname(&buf, 255)
-        return String(cString: buf)
+        return String(nulTerminated: buf)
     }
 
     package static func readSysfs(_ path: String) -> String? {
@@ -45,7 +45,7 @@ public enum StorageInfo {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 4096)
         guard fgets(&buf, 4096, f) != nil else { return nil }
-        return String(cString: buf).trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
+        return String(nulTerminated: buf).trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
     }
 
     static func resolve(_ path: String) -> String? {
@@ -91,7 +91,7 @@ public enum StorageInfo {
         var best: (String, String, String)?
         var buf = [CChar](repeating: 0, count: 8192)
         while fgets(&buf, 8192, f) != nil {
-            let line = String(cString: buf)
+            let line = String(nulTerminated: buf)
             let halves = line.split(separator: " - ", maxSplits: 1)
             guard halves.count == 2 else { continue }
             let left = halves[0].split(separator: " ")
@@ -132,7 +132,7 @@ public enum StorageInfo {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 1024)
         while fgets(&buf, 1024, f) != nil {
-            let line = String(cString: buf)
+            let line = String(nulTerminated: buf)
             if line.hasPrefix("model name"), let colon = line.firstIndex(of: ":") {
                 return String(line[line.index(after: colon)...]).trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
             }

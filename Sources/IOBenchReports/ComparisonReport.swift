@@ -89,7 +89,7 @@ public enum ComparisonReport {
         return seen
     }
 
-    static var intervalHeader: (RunComparison) -> String = { r in
+    static func intervalHeader(_ r: RunComparison) -> String {
         "interval (\(RunComparison.percent((1 - 2 * r.alphaEffective) * 100))%)"
     }
 

@@ -27,7 +27,7 @@ struct IOBench: ParsableCommand {
             // The report is the product: a stdout that could not take it (a full disk, a
             // reader gone with SIGPIPE ignored) is not success.
             errno = 0
-            if fflush(stdout) != 0 || ferror(stdout) != 0 || StandardOutput.failure != 0 {
+            if StandardOutput.flushFailed() {
                 let err = StandardOutput.failure != 0 ? StandardOutput.failure : errno
                 if err == EPIPE {
                     StandardError.write("iobench: error: stdout was closed before the report was written (EPIPE)\n")

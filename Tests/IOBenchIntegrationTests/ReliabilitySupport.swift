@@ -12,7 +12,9 @@ import XCTest
 /// An `iobench` process running in the background, for tests that act on it while it
 /// runs (signals, faults). Its stdout and stderr are read as they come, so a chatty run
 /// never blocks on a full pipe; `wait(timeout:)` turns a hang into a test failure.
-final class BackgroundIOBench {
+/// @unchecked Sendable: the reader threads touch only `out`/`err` (under `lock`) and
+/// `readers` (a DispatchGroup, thread-safe); everything else is set before they start.
+final class BackgroundIOBench: @unchecked Sendable {
     let process = Process()
     let arguments: [String]
     private let lock = NSLock()

@@ -385,7 +385,8 @@ enum JSONMutator {
     }
 
     /// Values of the wrong type or range for almost any field.
-    static let replacements: [(String, Any)] = [
+    // Immutable after initialisation; Any and closures are not Sendable to the compiler.
+    nonisolated(unsafe) static let replacements: [(String, Any)] = [
         ("-1", -1), ("0", 0), ("1.5", 1.5), ("\"NaN\"", "NaN"), ("\"x\"", "x"), ("\"\"", ""), ("true", true), ("null", NSNull()),
         ("[]", [Any]()), ("{}", [String: Any]()), ("[{\"a\":1}]", [["a": 1]]), ("{\"a\":[1]}", ["a": [1]]),
         ("UInt64.max", NSNumber(value: UInt64.max)), ("Int64.min", NSNumber(value: Int64.min)), ("1e300", 1e300), ("-1e300", -1e300),
@@ -724,7 +725,9 @@ extension ParserPropertyTests {
             return r
         }
 
-        static let structural: [(String, (String) -> String)] = [
+        // Immutable after initialisation; Any and closures are not Sendable to the compiler.
+
+        nonisolated(unsafe) static let structural: [(String, (String) -> String)] = [
             ("truncated", { String($0.prefix($0.count / 3)) }),
             ("empty", { _ in "" }),
             ("schema version 2", { $0.replacingOccurrences(of: #""schema_version" : 1"#, with: #""schema_version" : 2"#) }),
@@ -761,7 +764,8 @@ extension ParserPropertyTests {
         /// Files that decode (every field has the right type) but hold values no run can
         /// produce. Compare and merge may accept them or refuse them with exit 2; they must
         /// not crash, and must not fail as if a run had failed (exit 3).
-        static let semantic: [(String, (inout [String: Any]) -> Void)] = [
+        // Immutable after initialisation; Any and closures are not Sendable to the compiler.
+        nonisolated(unsafe) static let semantic: [(String, (inout [String: Any]) -> Void)] = [
             ("mean_ns = -1", { setCase(&$0) { c in var l = c["latency"] as! [String: Any]; l["mean_ns"] = -1; c["latency"] = l } }),
             ("mean_ns = 1e300", { setCase(&$0) { c in var l = c["latency"] as! [String: Any]; l["mean_ns"] = 1e300; c["latency"] = l } }),
             ("ios = UInt64.max", { setCase(&$0) { c in c["ios"] = NSNumber(value: UInt64.max) } }),

@@ -8,6 +8,7 @@
 // No _GNU_SOURCE here: this header is imported next to Swift's Glibc module and must
 // see the same declarations. GNU-only calls live in shim.c behind plain prototypes.
 #include <stdint.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,12 @@ static const int IOB_RWF_HIPRI = RWF_HIPRI;
 ssize_t iob_preadv2(int fd, void *buf, size_t count, off_t offset, int flags);
 
 // ---- clocks, threads, CPU accounting ---------------------------------------
+
+/// Flushes stdout; nonzero when it failed or had failed before (C's `stdout` is a
+/// mutable global Swift 6 will not touch).
+static inline int iob_stdout_flush_failed(void) {
+    return fflush(stdout) != 0 || ferror(stdout) != 0;
+}
 
 static inline uint64_t iob_now_ns(void) {
     struct timespec ts;

@@ -78,7 +78,7 @@ public final class RunSession {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 512)
         while fgets(&buf, 512, f) != nil {
-            let line = String(cString: buf)
+            let line = String(nulTerminated: buf)
             if line.hasPrefix("CapEff:") {
                 let hex = line.dropFirst(7).filter { $0.isHexDigit }
                 return UInt64(hex, radix: 16).map { $0 & (1 << 21) != 0 } ?? (geteuid() == 0)

@@ -7,3 +7,10 @@ extension String {
         return String(s)
     }
 }
+
+extension String {
+    /// The text of a C buffer up to its first NUL (the whole buffer without one).
+    package init(nulTerminated buffer: [CChar]) {
+        self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
