@@ -47,7 +47,7 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         // A signal ends the build cleanly: partial files are removed, exit 130/143.
-        SignalStop.install(ManagedAtomic<Bool>(false))
+        try SignalStop.install(ManagedAtomic<Bool>(false))
         guard format == "text" || format == "json" else {
             throw IOBenchError.badInput("--format '\(format)' is not known; use text or json")
         }

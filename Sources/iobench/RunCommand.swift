@@ -190,7 +190,7 @@ struct RunCommand: ParsableCommand {
         let log: (String) -> Void = { StandardError.write(($0 + "\n")) }
         // Signals stop the run from here on, file creation included.
         let stop = ManagedAtomic<Bool>(false)
-        SignalStop.install(stop)
+        try SignalStop.install(stop)
         // Every target is opened (created when missing), checked and planned before
         // anything is measured: a mistake about the last one stops the run at once.
         var batches: [CaseBatch] = []
