@@ -37,14 +37,6 @@ int iob_loop_clr_fd(int loop_fd) {
     return ioctl(loop_fd, LOOP_CLR_FD, 0) ? -errno : 0;
 }
 
-int iob_loop_get_flags(int loop_fd, uint32_t *flags) {
-    struct loop_info64 info;
-    memset(&info, 0, sizeof(info));
-    if (ioctl(loop_fd, LOOP_GET_STATUS64, &info)) return -errno;
-    *flags = info.lo_flags;
-    return 0;
-}
-
 int iob_mount(const char *source, const char *target, const char *fstype,
               unsigned long flags, const char *data) {
     return mount(source, target, fstype, flags, data) ? -errno : 0;

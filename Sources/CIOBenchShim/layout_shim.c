@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -11,8 +10,6 @@
 #include <sys/xattr.h>
 
 #include "iobench_layout_shim.h"
-
-const int IOB_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
 
 int iob_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
     int rc;

@@ -8,8 +8,10 @@ import Histogram
 ///     header (big-endian): cookie 0x1c849313, payload length, normalizing index offset,
 ///       significant digits, lowest discernible value (8), highest trackable value (8),
 ///       integer-to-double ratio (8, a double)
-///     payload: counts in index order as ZigZag LEB128 varints, a run of N zero counts
-///       written as the single value -N
+///     payload: counts in index order as ZigZag LEB128 varints, a run of N > 1 zero
+///       counts written as the single value -N (a lone zero is written as 0, as the
+///       Java reference does; the C and Python implementations write -1, which every
+///       reader, this one too, takes alike)
 ///     compressed: cookie 0x1c849314, length, then the zlib stream of header + payload
 ///
 /// then base64. The counts index layout is HdrHistogram's: bucket b holds sub-buckets of
@@ -82,7 +84,9 @@ public enum HdrV2Codec {
             if counts[i] == 0 {
                 var zeros = 0
                 while i < counts.count && counts[i] == 0 { zeros += 1; i += 1 }
-                appendZigZag(-Int64(zeros), to: &payload)
+                // A lone zero as itself, as Java does (one byte either way); earlier
+                // iobench versions wrote -1, which decode() still reads.
+                appendZigZag(zeros == 1 ? 0 : -Int64(zeros), to: &payload)
             } else {
                 appendZigZag(Int64(clamping: counts[i]), to: &payload)
                 i += 1
@@ -120,8 +124,8 @@ public enum HdrV2Codec {
         }
     }
 
-    /// Decodes a compressed V2 string into a histogram of iobench's range.
-    public static func decode(_ base64: String) throws -> LatencyHistogram {
+    /// The header and payload of a compressed V2 string (its zlib stream inflated).
+    static func uncompressed(_ base64: String) throws -> [UInt8] {
         guard let data = Data(base64Encoded: base64) else { throw DecodeError.malformed("bad base64") }
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw DecodeError.malformed("too short") }
@@ -142,9 +146,13 @@ public enum HdrV2Codec {
             }
             if rc == Z_BUF_ERROR && cap < 1 << 28 { cap *= 4; continue }
             guard rc == Z_OK else { throw DecodeError.malformed("zlib error \(rc)") }
-            raw = Array(raw[0 ..< Int(rlen)])
-            break
+            return Array(raw[0 ..< Int(rlen)])
         }
+    }
+
+    /// Decodes a compressed V2 string into a histogram of iobench's range.
+    public static func decode(_ base64: String) throws -> LatencyHistogram {
+        let raw = try uncompressed(base64)
         guard raw.count >= 40, readBE32(raw, 0) & ~0xf0 == encodingCookie & ~0xf0 else {
             throw DecodeError.malformed("wrong inner cookie")
         }
@@ -165,6 +173,8 @@ public enum HdrV2Codec {
             // A run of zeros or an index beyond any histogram of iobench's range is damage.
             guard v != Int64.min, v >= -(1 << 24) else { throw DecodeError.malformed("zero run out of range") }
             guard index < 1 << 24 else { throw DecodeError.malformed("counts beyond the histogram's range") }
+            // -N skips N empty buckets; a lone one comes as 0 (Java, iobench) or as -1
+            // (the C and Python implementations, and iobench before): both read alike.
             if v < 0 {
                 index += Int(-v)
             } else {

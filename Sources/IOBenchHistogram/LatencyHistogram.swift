@@ -32,12 +32,6 @@ public struct LatencyHistogram: Sendable {
         }
     }
 
-    public mutating func reset() {
-        histogram.reset()
-        outOfRange = 0
-        sum = 0
-    }
-
     /// Adds every count of `other` into this histogram.
     public mutating func add(_ other: LatencyHistogram) {
         histogram.add(other.histogram)

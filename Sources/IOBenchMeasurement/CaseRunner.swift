@@ -241,7 +241,6 @@ public final class OutcomeSlots: @unchecked Sendable {
     private let lock = NSLock()
     init(count: Int) { slots = [JobOutcome](repeating: JobOutcome(), count: count) }
     public func set(_ i: Int, _ o: JobOutcome) { lock.lock(); slots[i] = o; lock.unlock() }
-    func setAll(_ all: [JobOutcome]) { lock.lock(); slots = all; lock.unlock() }
     public var all: [JobOutcome] { lock.lock(); defer { lock.unlock() }; return slots }
 }
 

@@ -4,9 +4,14 @@ import Glibc
 
 /// SIGINT and SIGTERM stop every job at once; the run then reports what it measured.
 /// A second signal kills the process the default way.
+///
+/// Async-signal-safe by a self-pipe: the handler (C, in the shim) only writes the signal
+/// number to a pipe; a thread of its own reads it and sets the stop flag. Nothing of
+/// Swift runs inside a handler.
 public enum SignalStop {
-    nonisolated(unsafe) static var flag: ManagedAtomic<Bool>?
+    /// The first signal, 0 before any: set by the reader thread, read anywhere.
     static let receivedSignal = ManagedAtomic<Int32>(0)
+    static let installed = ManagedAtomic<Bool>(false)
 
     /// Every signal whose default action ends the process and that a handler can catch
     /// (SIGKILL and SIGSTOP cannot be; SIGPIPE is ignored instead; SIGSYS, SIGSEGV, SIGBUS, SIGFPE,
@@ -22,40 +27,84 @@ public enum SignalStop {
     }
 
     public static var received: Int32? {
-        let s = receivedSignal.load(ordering: .relaxed)
+        let s = receivedSignal.load(ordering: .acquiring)
         return s == 0 ? nil : s
     }
 
-    /// Installs the handlers. With `persistent` (the lab, which must always tear down
-    /// what it set up), later signals are recorded too instead of killing the process;
-    /// only SIGKILL ends it then.
-    public static func install(_ stop: ManagedAtomic<Bool>, persistent: Bool = false) {
-        flag = stop
-        _ = receivedSignal.load(ordering: .relaxed)  // initialise before any signal arrives
-        // The lab also tears down on SIGHUP (a dropped ssh session), and ignores SIGPIPE
-        // (a reader of its stderr going away must not end it before the teardown).
-        if persistent { signal(SIGPIPE, SIG_IGN) }
-        for sig in persistent ? labSignals : [SIGINT, SIGTERM] {
-            var action = sigaction()
-            if persistent {
-                action.__sigaction_handler.sa_handler = { signo in
-                    // The first signal decides the exit status.
-                    _ = SignalStop.receivedSignal.compareExchange(expected: 0, desired: signo, ordering: .relaxed)
-                    SignalStop.flag?.store(true, ordering: .relaxed)
-                }
+    /// Installs the handlers, once per process. With `persistent` (the lab, which must
+    /// always tear down what it set up), later signals are recorded too instead of
+    /// killing the process; only SIGKILL ends it then. Fails (exit 3) only when the
+    /// reader thread or its pipe cannot be created; no handler is installed then.
+    public static func install(_ stop: ManagedAtomic<Bool>, persistent: Bool = false) throws(IOBenchError) {
+        precondition(installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
+                     "SignalStop.install is called once per process")
+        var readFD: Int32 = -1
+        let rc = iob_signal_pipe(&readFD)
+        guard rc == 0 else { throw .runFailed("cannot create the signal pipe: \(Errno(-rc))") }
+        let signals = persistent ? labSignals : [SIGINT, SIGTERM]
+        let reader = Unmanaged.passRetained(SignalReader(fd: readFD, stop: stop, persistent: persistent, signals: signals))
+        var tid = pthread_t()
+        let trc = iob_thread_create(&tid, 256 << 10, signalReaderMain, reader.toOpaque())
+        guard trc == 0 else {
+            reader.release()
+            close(readFD)
+            var text = "cannot create the signal thread: \(Errno(trc))"
+            if trc == EAGAIN { text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC, or pids.max) is reached; raise ulimit -u" }
+            throw .runFailed(text)
+        }
+        _ = iob_thread_detach(tid)
+        // The lab ignores SIGPIPE: a reader of its stderr going away must not end it
+        // before the teardown.
+        if persistent { _ = iob_signal_ignore(SIGPIPE) }
+        // SA_RESTART: Foundation's FileHandle traps on EINTR (a signal while stderr's pipe
+        // is full, or while reading mkfs's output). Waits that must notice the stop are
+        // timed and poll the flag.
+        for sig in signals { _ = iob_signal_catch(sig) }
+    }
+}
+
+/// What the reader thread needs: immutable, owned by that thread for the process's life.
+final class SignalReader: Sendable {
+    let fd: Int32
+    let stop: ManagedAtomic<Bool>
+    let persistent: Bool
+    let signals: [Int32]
+
+    init(fd: Int32, stop: ManagedAtomic<Bool>, persistent: Bool, signals: [Int32]) {
+        self.fd = fd; self.stop = stop; self.persistent = persistent; self.signals = signals
+    }
+
+    func run() {
+        while true {
+            var byte: UInt8 = 0
+            let n = read(fd, &byte, 1)
+            if n == 1 {
+                handle(Int32(byte))
+            } else if n < 0 && errno == EINTR {
+                continue
             } else {
-                action.__sigaction_handler.sa_handler = { signo in
-                    SignalStop.receivedSignal.store(signo, ordering: .relaxed)
-                    SignalStop.flag?.store(true, ordering: .relaxed)
-                    signal(signo, SIG_DFL)
-                }
+                return  // the write end is never closed: not reached
             }
-            sigemptyset(&action.sa_mask)
-            // Restart interrupted reads and writes: Foundation's FileHandle traps on EINTR
-            // (a signal while stderr's pipe is full, or while reading mkfs's output).
-            // Waits that must notice the stop are timed and poll the flag.
-            action.sa_flags = Int32(SA_RESTART)
-            sigaction(sig, &action, nil)
         }
     }
+
+    func handle(_ signo: Int32) {
+        // The first signal decides the exit status.
+        let first = SignalStop.receivedSignal.compareExchange(expected: 0, desired: signo, ordering: .releasing).exchanged
+        stop.store(true, ordering: .releasing)
+        if persistent { return }
+        if first {
+            // From now on the kernel kills the process on the next SIGINT or SIGTERM.
+            for sig in signals { _ = iob_signal_default(sig) }
+        } else {
+            // A second signal that reached the pipe before the default was back.
+            _ = iob_signal_default(signo)
+            raise(signo)
+        }
+    }
+}
+
+private func signalReaderMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<SignalReader>.fromOpaque(arg!).takeRetainedValue().run()
+    return nil
 }

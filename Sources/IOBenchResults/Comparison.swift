@@ -106,12 +106,6 @@ public struct CompareThreshold: Codable, Sendable, Equatable {
     /// The threshold on the log scale: δ = |ln(1 + threshold)|. The gate's band of
     /// "unchanged" is ln(new/base) within ±δ, worse and better alike.
     public var logDelta: Double { abs(log1p(percent / 100)) }
-
-    /// The band's edges as percentages: (better, worse), e.g. (−4.8%, +5%) for p99=+5%.
-    public var bandPercent: (better: Double, worse: Double) {
-        let better = (exp(metric.higherIsBetter ? logDelta : -logDelta) - 1) * 100
-        return (better, percent)
-    }
 }
 
 /// How a metric's interval was estimated.

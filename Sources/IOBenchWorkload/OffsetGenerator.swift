@@ -45,6 +45,11 @@ public enum AccessPattern: String, Codable, Sendable, CaseIterable {
 /// The byte offsets one job reads: `blockCount` aligned blocks of `blockSize` starting at
 /// `regionStart`, or the positions of a planned table (a path class), picked uniformly
 /// at random or in order (wrapping at the end).
+///
+/// `@unchecked Sendable` because of the raw pointers into the table: they stay valid as
+/// long as the generator exists (it holds the table, `owner`), and what they point to is
+/// never written after the table's init, so any number of jobs may read it at once. Each
+/// job's generator is its own copy (a value), so the mutable state is never shared.
 public struct OffsetGenerator: @unchecked Sendable {
     public let regionStart: UInt64
     public let blockSize: UInt64
@@ -52,8 +57,12 @@ public struct OffsetGenerator: @unchecked Sendable {
     public let pattern: AccessPattern
     @usableFromInline var rng: Xoshiro256StarStar
     @usableFromInline var cursor: UInt64 = 0
+    /// Raw pointers for the hot path (no reference counting per read) into `owner`'s
+    /// buffers, which `owner` keeps allocated: the table is freed only with its last
+    /// holder, and every generator made from it is one.
     @usableFromInline let table: UnsafePointer<UInt64>?
     @usableFromInline let fileTable: UnsafePointer<UInt64>?
+    let owner: OffsetTable?
     /// The file offset whose data the last offset returns (differs for raw reads).
     @usableFromInline var _lastFileOffset: UInt64 = 0
     public var lastFileOffset: UInt64 { _lastFileOffset }
@@ -69,6 +78,7 @@ public struct OffsetGenerator: @unchecked Sendable {
         cursor = startIndex % blockCount
         self.table = UnsafePointer(table.ioOffsets.baseAddress!)
         self.fileTable = table.fileOffsets.map { UnsafePointer($0.baseAddress!) }
+        owner = table
     }
 
     public init(regionStart: UInt64, blockSize: UInt64, blockCount: UInt64, pattern: AccessPattern, seed: UInt64, startBlock: UInt64 = 0) {
@@ -81,6 +91,7 @@ public struct OffsetGenerator: @unchecked Sendable {
         self.cursor = startBlock % blockCount
         self.table = nil
         self.fileTable = nil
+        owner = nil
     }
 
     @inlinable @inline(__always)

@@ -125,7 +125,7 @@ struct LabCommand: ParsableCommand {
 
         // From here every signal ends in the teardown; none can skip it.
         let stop = ManagedAtomic<Bool>(false)
-        SignalStop.install(stop, persistent: true)
+        try SignalStop.install(stop, persistent: true)
         let lab = Lab(options: options, stop: stop, log: log)
         let outcome = try lab.run()
 

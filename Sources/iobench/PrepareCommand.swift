@@ -47,7 +47,7 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         // A signal ends the build cleanly: partial files are removed, exit 130/143.
-        SignalStop.install(ManagedAtomic<Bool>(false))
+        try SignalStop.install(ManagedAtomic<Bool>(false))
         let parsedLayout = try Layout.parse(layout)
         let bytes = try Units.parseSize(size, option: "size")
         let report = try LayoutBuilder.prepare(path: path, size: bytes, layout: parsedLayout, force: forceOverwrite) {

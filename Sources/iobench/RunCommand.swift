@@ -56,7 +56,7 @@ struct RunCommand: ParsableCommand {
         let plan = try makeRequest().plan()
         // Signals stop the run from here on, file creation included.
         let stop = ManagedAtomic<Bool>(false)
-        SignalStop.install(stop)
+        try SignalStop.install(stop)
         let outcome = try plan.run(stop: stop) { StandardError.write($0 + "\n") }
         let result = outcome.result
 

@@ -84,6 +84,24 @@ final class InterruptTests: XCTestCase {
         XCTAssertEqual(printed.cases.count, 1, "cases after the signal are not run: \(printed.cases.map { $0["id"] ?? "?" })")
     }
 
+    /// A second SIGINT or SIGTERM kills the process the default way. The run is stopped
+    /// (SIGSTOP) while both are sent, so that both reach it before it can finish: the
+    /// second then goes through the handler too, and is re-raised with the default action.
+    func testSecondSignalKillsTheProcess() throws {
+        let run = try BackgroundIOBench(["run", "--target", target, "--engine", "io_uring", "--runtime", "20s",
+                                         "--format", "json", "--no-progress"])
+        addTeardownBlock { run.kill() }
+        usleep(1_500_000)
+        XCTAssertTrue(run.isRunning, "the run ended before the signals: \(run.stderr)")
+        run.send(SIGSTOP)
+        run.send(SIGINT)
+        run.send(SIGTERM)
+        run.send(SIGCONT)
+        let exit = try XCTUnwrap(run.wait(timeout: 15), "no end within 15 s of two signals")
+        XCTAssertEqual(exit.reason, .uncaughtSignal, "exit \(exit.status): \(run.stderr)")
+        XCTAssertTrue([SIGINT, SIGTERM].contains(exit.status), "killed by signal \(exit.status)")
+    }
+
     /// A text report on an interrupted run says so, and stdout is still complete.
     func testInterruptedTextReportSaysSo() throws {
         let run = try BackgroundIOBench(["run", "--target", target, "--engine", "psync", "--runtime", "20s", "--no-progress"])

@@ -1,6 +1,13 @@
 import Foundation
 import XCTest
 @testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
 
 /// The library's run API (`RunRequest` → `RunPlan` → `RunOutcome`), used as a program
 /// embedding iobench would: the same checks and results as `iobench run`, no CLI.

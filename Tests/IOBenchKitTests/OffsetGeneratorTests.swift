@@ -56,6 +56,21 @@ final class OffsetGeneratorTests: XCTestCase {
         XCTAssertEqual(Double(low) / Double(n), 1.0 / 3.0, accuracy: 0.01)
     }
 
+    /// A generator keeps its planned table alive: its reads never point into freed memory,
+    /// whoever else held the table has let go.
+    func testGeneratorKeepsItsTable() {
+        weak var weakTable: OffsetTable?
+        var g: OffsetGenerator
+        do {
+            let t = OffsetTable(ioOffsets: [4096, 8192, 12288], fileOffsets: [0, 4096, 8192])
+            weakTable = t
+            g = OffsetGenerator(table: t, pattern: .sequential, seed: 0)
+        }
+        XCTAssertNotNil(weakTable, "the table was freed while a generator still reads it")
+        XCTAssertEqual((0 ..< 4).map { _ in g.next() }, [4096, 8192, 12288, 4096])
+        XCTAssertEqual(g.lastFileOffset, 0)
+    }
+
     func testSequentialWrapsAndStartsWhereAsked() {
         var g = OffsetGenerator(regionStart: 4096, blockSize: 4096, blockCount: 3, pattern: .sequential, seed: 0, startBlock: 1)
         XCTAssertEqual((0 ..< 5).map { _ in g.next() }, [8192, 12288, 4096, 8192, 12288])

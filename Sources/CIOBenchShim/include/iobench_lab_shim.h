@@ -25,10 +25,6 @@ int iob_loop_configure(int loop_fd, int backing_fd, uint32_t flags, uint32_t blo
 /// unbound on their last close). Returns 0 or -errno.
 int iob_loop_clr_fd(int loop_fd);
 
-/// LOOP_GET_STATUS64: the device's flags into *flags. Returns 0 or -errno (-ENXIO when
-/// the device is not bound).
-int iob_loop_get_flags(int loop_fd, uint32_t *flags);
-
 /// MS_NOATIME, MS_NODEV, MS_NOSUID and umount2's MNT_DETACH.
 extern const unsigned long IOB_MS_NOATIME;
 extern const unsigned long IOB_MS_NODEV;

@@ -9,11 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/// FALLOC_FL_KEEP_SIZE (linux/falloc.h).
-extern const int IOB_FALLOC_FL_KEEP_SIZE;
-
-/// fallocate(2): mode 0 allocates unwritten extents (and extends i_size),
-/// FALLOC_FL_KEEP_SIZE leaves i_size alone. Returns 0 or -errno.
+/// fallocate(2): mode 0 allocates unwritten extents (and extends i_size). Returns 0 or
+/// -errno.
 int iob_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 
 /// fsetxattr(2). Returns 0 or -errno.

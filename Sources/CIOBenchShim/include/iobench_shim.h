@@ -34,7 +34,6 @@
 
 // ---- io_uring ------------------------------------------------------------
 
-static const unsigned IOB_IOSQE_FIXED_FILE = IOSQE_FIXED_FILE;
 static const unsigned IOB_IORING_SETUP_IOPOLL = IORING_SETUP_IOPOLL;
 static const unsigned IOB_IORING_SETUP_SQPOLL = IORING_SETUP_SQPOLL;
 static const unsigned IOB_IORING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
@@ -197,7 +196,6 @@ static const int IOB_RLIMIT_NOFILE = RLIMIT_NOFILE;
 /* SIGRTMIN and SIGRTMAX are glibc function calls behind macros Swift cannot import. */
 static inline int iob_sigrtmin(void) { return SIGRTMIN; }
 static inline int iob_sigrtmax(void) { return SIGRTMAX; }
-static const int IOB_RLIMIT_MEMLOCK = RLIMIT_MEMLOCK;
 
 /// The soft limit of `resource`: 1 and the value when it is finite, 0 when unlimited,
 /// -errno on failure.
@@ -226,8 +224,6 @@ static inline int iob_can_allocate(size_t n) {
     free(p);
     return 1;
 }
-
-static inline int iob_errno(void) { return errno; }
 
 // ---- files and devices -----------------------------------------------------
 
