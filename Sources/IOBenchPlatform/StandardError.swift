@@ -1,3 +1,4 @@
+import Atomics
 import CIOBenchShim
 import Glibc
 
@@ -26,12 +27,13 @@ public enum StandardError {
 /// Writes to stdout with write(2), as `StandardError` does, but remembers the first
 /// failure: the report is the product, so iobench's main exits non-zero when it was lost.
 public enum StandardOutput {
-    /// The errno of the first failed write, 0 while none failed.
-    nonisolated(unsafe) public static var failure: Int32 = 0
+    /// The errno of the first failed write, 0 while none failed (any thread may write).
+    static let firstFailure = ManagedAtomic<Int32>(0)
+    public static var failure: Int32 { firstFailure.load(ordering: .relaxed) }
 
     public static func write(_ text: String) {
         let err = StandardError.writeAll(text, fd: 1)
-        if err != 0 && failure == 0 { failure = err }
+        if err != 0 { _ = firstFailure.compareExchange(expected: 0, desired: err, ordering: .relaxed) }
     }
 
     /// Flushes C's stdio buffer of stdout; true when that or any earlier write failed

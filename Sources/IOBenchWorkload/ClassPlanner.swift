@@ -4,6 +4,9 @@ import IOBenchPlatform
 
 /// Read positions shared read-only by every job of a case: the offsets handed to the
 /// engine and, where they differ (raw reads), the file offsets whose data they return.
+///
+/// `@unchecked Sendable`: the buffers are written only in `init` and freed only in
+/// `deinit`, so every thread that holds the table reads memory nobody writes.
 public final class OffsetTable: @unchecked Sendable {
     public let ioOffsets: UnsafeMutableBufferPointer<UInt64>
     public let fileOffsets: UnsafeMutableBufferPointer<UInt64>?
@@ -64,7 +67,7 @@ public struct PlanSummary: Codable, Sendable, Equatable {
 }
 
 /// A planned class: the positions and what they promise.
-public struct ClassPlan: @unchecked Sendable {
+public struct ClassPlan: Sendable {
     public var summary: PlanSummary
     public var table: OffsetTable
     /// For raw: the opened block device (read-only, O_DIRECT) the table's offsets address.
@@ -72,7 +75,7 @@ public struct ClassPlan: @unchecked Sendable {
 }
 
 /// The block device under a filesystem, opened read-only with O_DIRECT.
-public final class RawDevice: @unchecked Sendable {
+public final class RawDevice: Sendable {
     public let path: String
     public let fd: Int32
     /// Added to FIEMAP physical offsets (the partition start, when the whole disk is read).

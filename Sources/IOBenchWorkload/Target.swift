@@ -23,7 +23,7 @@ public struct TargetRequest: Sendable {
 }
 
 /// An opened O_DIRECT, read-only target: a regular file or a block device.
-public final class Target: @unchecked Sendable {
+public final class Target: Sendable {
     public enum Kind: String, Codable, Sendable { case file, blockDevice = "block_device" }
 
     public let path: String

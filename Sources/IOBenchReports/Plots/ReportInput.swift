@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import IOBenchResults
 import IOBenchPlatform
 import IOBenchWorkload
@@ -79,18 +80,17 @@ public enum PlotFiles {
             let e = Errno.current
             throw .badInput("\(option) \(directory) cannot be created: \(e); pass a directory you may write")
         }
-        createdDirectory = directory
+        createdDirectory.withLock { $0 = directory }
     }
 
     /// The directory `makeDirectory` created in this process, if any.
-    nonisolated(unsafe) public static var createdDirectory: String?
+    static let createdDirectory = Mutex<String?>(nil)
 
     /// A command refused after creating its plot directory removes it again while it is
     /// still empty: a refused command leaves nothing behind.
     public static func removeCreatedDirectoryIfEmpty() {
-        guard let d = createdDirectory else { return }
+        guard let d = createdDirectory.withLock({ d in defer { d = nil }; return d }) else { return }
         _ = Glibc.rmdir(d)  // fails, harmlessly, when something was written into it
-        createdDirectory = nil
     }
 
     /// Writes the plots (and `report.html` when `html`) into `directory`, creating it,
