@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Package.swift only point down).
 LAYER_CHECK = --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release run test bench micro gate-calibration lab-time class-drift clean
+.PHONY: all deps build release run test bench ab micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -47,6 +47,15 @@ lab-time: release
 ## (root, about 1 minute; see benchmarks/README.md).
 class-drift: release
 	python3 benchmarks/class_drift.py
+
+## Two iobench builds and fio in one go on tmpfs, paired by round: NEW/BASE IOPS with its
+## interval, CPU per read, and the micro-benchmarks alternated (about 6 minutes).
+## BASE is the other build's products directory, e.g. BASE=../old/.build/release
+ab: release
+	@scripts/install-deps.sh bench
+	@test -n "$(BASE)" || { echo "make ab: set BASE to the other build's .build/release directory" >&2; exit 2; }
+	python3 benchmarks/binary_ab.py --base $(BASE)/iobench --micro-base $(BASE)/iobench-micro \
+		--micro-new .build/release/iobench-micro
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release
