@@ -1,9 +1,11 @@
 import IOBenchHistogram
 import IOBenchPlatform
-/// Several results of one case added up (the repeats of a run, or the same case from
-/// several files): the histograms merged losslessly, reads, CPU time and error counts
-/// summed without trapping on damaged input, and the exact latency extremes kept.
-struct CaseTotals {
+/// What the parts of one case add up to: the jobs of a run (`CaseResult(spec:outcomes:)`),
+/// the repeats of a case (`aggregate`) and the same case from several files (`merge`),
+/// all through `add(ios:usage:errors:histogram:latency:)`. Histograms are added (lossless);
+/// reads, CPU time and error counts are exact integer sums that stop at the largest value
+/// instead of trapping on damaged input; the exact latency extremes are kept.
+package struct CaseTotals {
     var histogram = LatencyHistogram()
     var usage = ThreadUsage()
     var ios: UInt64 = 0
@@ -11,40 +13,35 @@ struct CaseTotals {
     private var minNs: UInt64?
     private var maxNs: UInt64?
 
-    /// Adds one result whose histogram has been decoded as `h`.
-    mutating func add(_ c: CaseResult, histogram h: LatencyHistogram) {
-        var exact = h
-        // Decoding keeps buckets, not the exact sum: the result's own sum restores it
-        // (mean × count for a file written before `sum_ns` existed).
-        exact.sum = c.latency?.sumNs ?? HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
-        exact.outOfRange = c.latency?.outOfRange ?? 0
-        histogram.add(exact)
-        add(counts: c)
-    }
-
-    /// Adds a result's reads, CPU time and errors (its histogram did not decode).
-    mutating func add(counts c: CaseResult) {
-        ios = sat(ios, c.ios)
-        if let cpu = c.cpu {
-            usage.userNs = sat(usage.userNs, cpu.userNs)
-            usage.systemNs = sat(usage.systemNs, cpu.systemNs)
-            usage.voluntarySwitches = sat(usage.voluntarySwitches, cpu.voluntarySwitches)
-            usage.involuntarySwitches = sat(usage.involuntarySwitches, cpu.involuntarySwitches)
-        }
-        errors.ioErrors = sat(errors.ioErrors, c.errors.ioErrors)
-        errors.shortReads = sat(errors.shortReads, c.errors.shortReads)
-        errors.verifiedReads = sat(errors.verifiedReads, c.errors.verifiedReads)
-        errors.verifyMismatches = sat(errors.verifyMismatches, c.errors.verifyMismatches)
-        if errors.firstError == nil { errors.firstError = c.errors.firstError }
-        if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = c.errors.firstMismatchOffset }
-        if let l = c.latency {
+    /// Adds one part. `latency` is the part's own summary when it has one (a repeat, a
+    /// file's case): its exact minimum and maximum, which a histogram read from a file
+    /// knows only as bucket edges.
+    mutating func add(ios n: UInt64, usage u: ThreadUsage, errors e: ErrorSummary, histogram h: LatencyHistogram?, latency: LatencySummary?) {
+        if let h { histogram.add(h) }
+        ios = sat(ios, n)
+        usage.userNs = sat(usage.userNs, u.userNs)
+        usage.systemNs = sat(usage.systemNs, u.systemNs)
+        usage.voluntarySwitches = sat(usage.voluntarySwitches, u.voluntarySwitches)
+        usage.involuntarySwitches = sat(usage.involuntarySwitches, u.involuntarySwitches)
+        errors.ioErrors = sat(errors.ioErrors, e.ioErrors)
+        errors.shortReads = sat(errors.shortReads, e.shortReads)
+        errors.verifiedReads = sat(errors.verifiedReads, e.verifiedReads)
+        errors.verifyMismatches = sat(errors.verifyMismatches, e.verifyMismatches)
+        if errors.firstError == nil { errors.firstError = e.firstError }
+        if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = e.firstMismatchOffset }
+        if let l = latency {
             if l.count > 0 { minNs = min(minNs ?? .max, l.minNs) }
             maxNs = max(maxNs ?? 0, l.maxNs)
         }
     }
 
-    /// The merged latency, with the exact minimum and maximum of the parts (decoded
-    /// histograms know only their buckets).
+    /// Adds a case or repeat result: its histogram as held in memory (live, or decoded
+    /// when the result was read, with its exact sum restored).
+    mutating func add(_ c: CaseResult) {
+        add(ios: c.ios, usage: ThreadUsage(c.cpu), errors: c.errors, histogram: c.histogram?.live, latency: c.latency)
+    }
+
+    /// The merged latency, with the exact minimum and maximum of the parts.
     var latency: LatencySummary {
         var s = LatencySummary(histogram)
         if let minNs { s.minNs = minNs }
@@ -54,6 +51,18 @@ struct CaseTotals {
     }
 
     var cpu: CPUSummary { CPUSummary(usage, ios: ios) }
+}
+
+extension ThreadUsage {
+    /// The CPU time and switches a result reports (zero when it has none).
+    init(_ cpu: CPUSummary?) {
+        self.init()
+        guard let cpu else { return }
+        userNs = cpu.userNs
+        systemNs = cpu.systemNs
+        voluntarySwitches = cpu.voluntarySwitches
+        involuntarySwitches = cpu.involuntarySwitches
+    }
 }
 
 /// Addition that stops at the largest value instead of trapping: result files come from
