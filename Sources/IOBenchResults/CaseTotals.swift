@@ -1,5 +1,8 @@
 import IOBenchHistogram
+import IOBenchMeasurement
 import IOBenchPlatform
+import IOBenchWorkload
+
 /// What the parts of one case add up to: the jobs of a run (`CaseResult(spec:outcomes:)`),
 /// the repeats of a case (`aggregate`) and the same case from several files (`merge`),
 /// all through `add(ios:usage:errors:histogram:latency:)`. Histograms are added (lossless);
@@ -62,6 +65,66 @@ extension ThreadUsage {
         systemNs = cpu.systemNs
         voluntarySwitches = cpu.voluntarySwitches
         involuntarySwitches = cpu.involuntarySwitches
+    }
+}
+
+extension CaseResult {
+    /// Merges the jobs of one case into its result: their totals added by `CaseTotals`,
+    /// as repeats and merged files are, and their live histograms added in memory.
+    public init(spec: CaseSpec, outcomes: [JobOutcome]) {
+        self.init(spec: spec, status: .ok)
+        var totals = CaseTotals()
+        for (i, o) in outcomes.enumerated() {
+            let jobErrors = ErrorSummary(job: o)
+            totals.add(ios: o.ios, usage: o.usage, errors: jobErrors, histogram: o.histogram, latency: nil)
+            elapsedNs = max(elapsedNs, o.elapsedNs)
+            let jobIOPS = o.elapsedNs == 0 ? 0 : Double(o.ios) * 1e9 / Double(o.elapsedNs)
+            iops += jobIOPS
+            for (s, n) in o.timeline.enumerated() {
+                if s < timelineIOPS.count { timelineIOPS[s] += n } else { timelineIOPS.append(n) }
+            }
+            interrupted = interrupted || o.interrupted
+            timelineTruncated = timelineTruncated || o.timelineTruncated
+            jobs.append(JobSummary(job: i, ios: o.ios, elapsedNs: o.elapsedNs, iops: jobIOPS,
+                                   cpu: CPUSummary(o.usage, ios: o.ios), errors: jobErrors))
+        }
+        ios = totals.ios
+        errors = totals.errors
+        bytesPerSecond = iops * Double(spec.blockSize)
+        measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        for o in outcomes {
+            for (k, iv) in o.intervals.enumerated() {
+                if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }
+            }
+        }
+        latency = totals.latency
+        cpu = totals.cpu
+        histogram = HistogramEncoding(totals.histogram)
+        if let failure = outcomes.lazy.compactMap(\.failure).first {
+            status = .failed
+            reason = failure.description
+            failureClass = failure.exitCode == 2 ? .badInput : .runFailed
+        } else if (errors.ioErrors > 0 || errors.shortReads > 0) && !spec.continueOnError {
+            status = .failed
+            reason = errors.firstError
+            failureClass = .runFailed
+        } else if errors.verifyMismatches > 0 {
+            status = .failed
+            failureClass = .runFailed
+            reason = "\(errors.verifyMismatches) reads returned data other than what is on disk at their offset (first at \(errors.firstMismatchOffset ?? 0))"
+        }
+    }
+}
+
+extension ErrorSummary {
+    /// One job's errors, as its `JobSummary` reports them.
+    init(job o: JobOutcome) {
+        ioErrors = o.errors
+        shortReads = o.shortReads
+        firstError = o.firstError ?? o.failure?.description
+        verifiedReads = o.verifiedReads
+        verifyMismatches = o.verifyMismatches
+        firstMismatchOffset = o.firstMismatchOffset
     }
 }
 
