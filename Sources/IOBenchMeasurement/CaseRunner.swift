@@ -41,17 +41,16 @@ public struct CaseRunner {
         }
     }
 
-    /// Runs every job and waits for all of them (tests and tools that need no progress
-    /// or grace handling). A job thread that cannot be created fails the case.
+    /// Runs every job and joins all of them (tests and tools that need no progress or
+    /// grace handling). A job thread that cannot be created fails the case.
     public func run() -> [JobOutcome] {
         let running: RunningCase
         do { running = try start() } catch {
             var o = JobOutcome(); o.failure = error
             return [o]
         }
-        while !running.allFinished { usleep(5_000) }
-        running.joinFinished()
-        return running.outcomes.all
+        running.joinFinished(waitForAll: true)
+        return running.outcomes
     }
 
     /// Stack of each job thread. The loop itself needs little; this leaves room for the
@@ -71,15 +70,15 @@ public struct CaseRunner {
             let rc = iob_thread_create(&tid, Self.jobStackBytes, jobThreadMain, ctx.toOpaque())
             if rc != 0 {
                 ctx.release()
-                running.gate.store(RunningCase.abort, ordering: .releasing)
                 running.created = job
+                running.open(.abort)
                 running.joinFinished(waitForAll: true)
                 throw .runFailed(Self.threadCreationMessage(job: job, of: spec.jobs, rc: rc))
             }
             running.tids[job] = tid
         }
         running.created = spec.jobs
-        running.gate.store(RunningCase.go, ordering: .releasing)
+        running.open(.go)
         return running
     }
 
@@ -235,23 +234,25 @@ public struct CaseRunner {
     }
 }
 
-/// One outcome per job, written by the job's thread and read after all have joined.
-public final class OutcomeSlots: @unchecked Sendable {
-    private var slots: [JobOutcome]
-    private let lock = NSLock()
-    init(count: Int) { slots = [JobOutcome](repeating: JobOutcome(), count: count) }
-    public func set(_ i: Int, _ o: JobOutcome) { lock.lock(); slots[i] = o; lock.unlock() }
-    public var all: [JobOutcome] { lock.lock(); defer { lock.unlock() }; return slots }
-}
-
-/// A case's running jobs: their threads, a start gate and what each one measured.
+/// A case's running jobs: their threads, a start gate and what each one measured, in
+/// one place. Each job stores its outcome and signals `changed` when it ends, so the
+/// thread that waits for the case sleeps until then (or until its own timeout, to
+/// redraw progress and notice a stop or a hung device) and joins the finished threads.
+///
+/// `@unchecked Sendable`: `gate`, `slots` and `finished` are read and written only with
+/// `mutex` held; `tids`, `created` and `joined` only by the thread that started the case.
 public final class RunningCase: @unchecked Sendable {
-    static let wait = 0, go = 1, abort = 2
-    let gate = ManagedAtomic<Int>(0)
+    enum Gate { case wait, go, abort }
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Signalled when the gate opens and when a job ends. Waits on it are timed on
+    /// CLOCK_MONOTONIC, so a change of the wall clock does not stretch them.
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var gate = Gate.wait
+    private var slots: [JobOutcome]
+    private var finished: [Bool]
+    private var finishedCount = 0
     var tids: [pthread_t]
     var created = 0
-    public let outcomes: OutcomeSlots
-    let finished: [ManagedAtomic<Bool>]
     var joined: [Bool]
     /// Each job's end of issuing (monotonic ns), once its loop knows it; 0 before.
     public let deadlines: [ManagedAtomic<UInt64>]
@@ -259,14 +260,75 @@ public final class RunningCase: @unchecked Sendable {
     init(jobs: Int) {
         tids = [pthread_t](repeating: pthread_t(), count: jobs)
         joined = [Bool](repeating: false, count: jobs)
-        outcomes = OutcomeSlots(count: jobs)
-        finished = (0 ..< jobs).map { _ in ManagedAtomic<Bool>(false) }
+        slots = [JobOutcome](repeating: JobOutcome(), count: jobs)
+        finished = [Bool](repeating: false, count: jobs)
         deadlines = (0 ..< jobs).map { _ in ManagedAtomic<UInt64>(0) }
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(changed, &attr)
+        pthread_condattr_destroy(&attr)
     }
 
-    public var jobCount: Int { finished.count }
-    public func isFinished(_ job: Int) -> Bool { finished[job].load(ordering: .acquiring) }
-    public var allFinished: Bool { (0 ..< created).allSatisfy { isFinished($0) } }
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    public var jobCount: Int { deadlines.count }
+    public func isFinished(_ job: Int) -> Bool { locked { finished[job] } }
+    public var allFinished: Bool { locked { finishedCount >= created } }
+    /// What each job measured; a job still running has an empty outcome.
+    public var outcomes: [JobOutcome] { locked { slots } }
+
+    /// Opens the start gate (`.go`) or releases the jobs without any I/O (`.abort`).
+    func open(_ g: Gate) {
+        locked { gate = g; pthread_cond_broadcast(changed) }
+    }
+
+    /// A job thread: waits at the gate; true when it may run.
+    func waitAtGate() -> Bool {
+        locked {
+            while gate == .wait { pthread_cond_wait(changed, mutex) }
+            return gate == .go
+        }
+    }
+
+    /// A job thread, at its end: stores what it measured and wakes the waiter.
+    func finish(_ job: Int, _ outcome: JobOutcome?) {
+        locked {
+            if let outcome { slots[job] = outcome }
+            finished[job] = true
+            finishedCount += 1
+            pthread_cond_broadcast(changed)
+        }
+    }
+
+    /// Sleeps until every started job has finished or `timeoutNs` has passed; true when
+    /// all have finished.
+    public func waitForJobs(timeoutNs: UInt64) -> Bool {
+        // The deadline on the condition's own clock.
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let nsec = UInt64(ts.tv_nsec) + min(timeoutNs, 3_600_000_000_000)
+        ts.tv_sec += Int(nsec / 1_000_000_000)
+        ts.tv_nsec = Int(nsec % 1_000_000_000)
+        return locked {
+            while finishedCount < created {
+                if pthread_cond_timedwait(changed, mutex, &ts) == ETIMEDOUT { break }
+            }
+            return finishedCount >= created
+        }
+    }
 
     /// Joins every thread that has finished (all of them with `waitForAll`).
     func joinFinished(waitForAll: Bool = false) {
@@ -294,15 +356,8 @@ final class JobThreadContext {
     }
 
     func run() {
-        var gate = running.gate.load(ordering: .acquiring)
-        while gate == RunningCase.wait {
-            usleep(200)
-            gate = running.gate.load(ordering: .acquiring)
-        }
-        if gate == RunningCase.go {
-            running.outcomes.set(job, runner.runJob(job, deadline: running.deadlines[job]))
-        }
-        running.finished[job].store(true, ordering: .releasing)
+        let outcome = running.waitAtGate() ? runner.runJob(job, deadline: running.deadlines[job]) : nil
+        running.finish(job, outcome)
     }
 }
 

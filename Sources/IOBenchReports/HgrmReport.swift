@@ -52,14 +52,10 @@ public enum HgrmReport {
         return out
     }
 
-    /// The `.hgrm` of one case of a result, from its V2 histogram.
+    /// The `.hgrm` of one case of a result, from its histogram.
     public static func render(case c: CaseResult) throws -> String {
-        guard let data = c.histogram?.data else {
+        guard let h = c.histogram?.live else {
             throw IOBenchError.badInput("case \(c.id) has no histogram (status \(c.status.rawValue)\(c.reason.map { ": \($0)" } ?? "")); only cases that ran have a percentile distribution")
-        }
-        let h: LatencyHistogram
-        do { h = try HdrV2Codec.decode(data) } catch {
-            throw IOBenchError.badInput("case \(c.id): \(error)")
         }
         return render(h)
     }

@@ -142,14 +142,11 @@ public enum TextReport {
     /// that cases can be compared by eye.
     static func histograms(_ cases: [CaseResult]) -> String {
         let blocks: [Character] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
-        var decoded: [(String, LatencyHistogram)] = []
-        for c in cases {
-            guard let data = c.histogram?.data, let h = try? HdrV2Codec.decode(data) else { continue }
-            decoded.append((c.label, h))
-        }
+        let decoded: [(String, LatencyHistogram)] = cases.compactMap { c in c.histogram.map { (c.label, $0.live) } }
         guard !decoded.isEmpty else { return "" }
-        // Buckets: [0,1µs), [1,2µs), [2,4µs), ... up to the largest max over cases.
-        let maxNs = decoded.map { $0.1.max }.max() ?? 1
+        // Buckets: [0,1µs), [1,2µs), [2,4µs), ... up to the largest max over cases, taken
+        // as its bucket's upper edge, which a live histogram and one read from a file share.
+        let maxNs = decoded.map { $0.1.histogram.max }.max() ?? 1
         var edges: [UInt64] = [1000]
         while edges.last! <= maxNs && edges.count < 40 { edges.append(edges.last! * 2) }
         let labelWidth = decoded.map { $0.0.count }.max() ?? 4

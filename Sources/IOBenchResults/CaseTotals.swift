@@ -1,9 +1,14 @@
 import IOBenchHistogram
+import IOBenchMeasurement
 import IOBenchPlatform
-/// Several results of one case added up (the repeats of a run, or the same case from
-/// several files): the histograms merged losslessly, reads, CPU time and error counts
-/// summed without trapping on damaged input, and the exact latency extremes kept.
-struct CaseTotals {
+import IOBenchWorkload
+
+/// What the parts of one case add up to: the jobs of a run (`CaseResult(spec:outcomes:)`),
+/// the repeats of a case (`aggregate`) and the same case from several files (`merge`),
+/// all through `add(ios:usage:errors:histogram:latency:)`. Histograms are added (lossless);
+/// reads, CPU time and error counts are exact integer sums that stop at the largest value
+/// instead of trapping on damaged input; the exact latency extremes are kept.
+package struct CaseTotals {
     var histogram = LatencyHistogram()
     var usage = ThreadUsage()
     var ios: UInt64 = 0
@@ -11,40 +16,35 @@ struct CaseTotals {
     private var minNs: UInt64?
     private var maxNs: UInt64?
 
-    /// Adds one result whose histogram has been decoded as `h`.
-    mutating func add(_ c: CaseResult, histogram h: LatencyHistogram) {
-        var exact = h
-        // Decoding keeps buckets, not the exact sum: the result's own sum restores it
-        // (mean × count for a file written before `sum_ns` existed).
-        exact.sum = c.latency?.sumNs ?? HdrV2Codec.exactSum(mean: c.latency?.meanNs ?? 0, count: h.count)
-        exact.outOfRange = c.latency?.outOfRange ?? 0
-        histogram.add(exact)
-        add(counts: c)
-    }
-
-    /// Adds a result's reads, CPU time and errors (its histogram did not decode).
-    mutating func add(counts c: CaseResult) {
-        ios = sat(ios, c.ios)
-        if let cpu = c.cpu {
-            usage.userNs = sat(usage.userNs, cpu.userNs)
-            usage.systemNs = sat(usage.systemNs, cpu.systemNs)
-            usage.voluntarySwitches = sat(usage.voluntarySwitches, cpu.voluntarySwitches)
-            usage.involuntarySwitches = sat(usage.involuntarySwitches, cpu.involuntarySwitches)
-        }
-        errors.ioErrors = sat(errors.ioErrors, c.errors.ioErrors)
-        errors.shortReads = sat(errors.shortReads, c.errors.shortReads)
-        errors.verifiedReads = sat(errors.verifiedReads, c.errors.verifiedReads)
-        errors.verifyMismatches = sat(errors.verifyMismatches, c.errors.verifyMismatches)
-        if errors.firstError == nil { errors.firstError = c.errors.firstError }
-        if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = c.errors.firstMismatchOffset }
-        if let l = c.latency {
+    /// Adds one part. `latency` is the part's own summary when it has one (a repeat, a
+    /// file's case): its exact minimum and maximum, which a histogram read from a file
+    /// knows only as bucket edges.
+    mutating func add(ios n: UInt64, usage u: ThreadUsage, errors e: ErrorSummary, histogram h: LatencyHistogram?, latency: LatencySummary?) {
+        if let h { histogram.add(h) }
+        ios = sat(ios, n)
+        usage.userNs = sat(usage.userNs, u.userNs)
+        usage.systemNs = sat(usage.systemNs, u.systemNs)
+        usage.voluntarySwitches = sat(usage.voluntarySwitches, u.voluntarySwitches)
+        usage.involuntarySwitches = sat(usage.involuntarySwitches, u.involuntarySwitches)
+        errors.ioErrors = sat(errors.ioErrors, e.ioErrors)
+        errors.shortReads = sat(errors.shortReads, e.shortReads)
+        errors.verifiedReads = sat(errors.verifiedReads, e.verifiedReads)
+        errors.verifyMismatches = sat(errors.verifyMismatches, e.verifyMismatches)
+        if errors.firstError == nil { errors.firstError = e.firstError }
+        if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = e.firstMismatchOffset }
+        if let l = latency {
             if l.count > 0 { minNs = min(minNs ?? .max, l.minNs) }
             maxNs = max(maxNs ?? 0, l.maxNs)
         }
     }
 
-    /// The merged latency, with the exact minimum and maximum of the parts (decoded
-    /// histograms know only their buckets).
+    /// Adds a case or repeat result: its histogram as held in memory (live, or decoded
+    /// when the result was read, with its exact sum restored).
+    mutating func add(_ c: CaseResult) {
+        add(ios: c.ios, usage: ThreadUsage(c.cpu), errors: c.errors, histogram: c.histogram?.live, latency: c.latency)
+    }
+
+    /// The merged latency, with the exact minimum and maximum of the parts.
     var latency: LatencySummary {
         var s = LatencySummary(histogram)
         if let minNs { s.minNs = minNs }
@@ -54,6 +54,78 @@ struct CaseTotals {
     }
 
     var cpu: CPUSummary { CPUSummary(usage, ios: ios) }
+}
+
+extension ThreadUsage {
+    /// The CPU time and switches a result reports (zero when it has none).
+    init(_ cpu: CPUSummary?) {
+        self.init()
+        guard let cpu else { return }
+        userNs = cpu.userNs
+        systemNs = cpu.systemNs
+        voluntarySwitches = cpu.voluntarySwitches
+        involuntarySwitches = cpu.involuntarySwitches
+    }
+}
+
+extension CaseResult {
+    /// Merges the jobs of one case into its result: their totals added by `CaseTotals`,
+    /// as repeats and merged files are, and their live histograms added in memory.
+    public init(spec: CaseSpec, outcomes: [JobOutcome]) {
+        self.init(spec: spec, status: .ok)
+        var totals = CaseTotals()
+        for (i, o) in outcomes.enumerated() {
+            let jobErrors = ErrorSummary(job: o)
+            totals.add(ios: o.ios, usage: o.usage, errors: jobErrors, histogram: o.histogram, latency: nil)
+            elapsedNs = max(elapsedNs, o.elapsedNs)
+            let jobIOPS = o.elapsedNs == 0 ? 0 : Double(o.ios) * 1e9 / Double(o.elapsedNs)
+            iops += jobIOPS
+            for (s, n) in o.timeline.enumerated() {
+                if s < timelineIOPS.count { timelineIOPS[s] += n } else { timelineIOPS.append(n) }
+            }
+            interrupted = interrupted || o.interrupted
+            timelineTruncated = timelineTruncated || o.timelineTruncated
+            jobs.append(JobSummary(job: i, ios: o.ios, elapsedNs: o.elapsedNs, iops: jobIOPS,
+                                   cpu: CPUSummary(o.usage, ios: o.ios), errors: jobErrors))
+        }
+        ios = totals.ios
+        errors = totals.errors
+        bytesPerSecond = iops * Double(spec.blockSize)
+        measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        for o in outcomes {
+            for (k, iv) in o.intervals.enumerated() {
+                if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }
+            }
+        }
+        latency = totals.latency
+        cpu = totals.cpu
+        histogram = HistogramEncoding(totals.histogram)
+        if let failure = outcomes.lazy.compactMap(\.failure).first {
+            status = .failed
+            reason = failure.description
+            failureClass = failure.exitCode == 2 ? .badInput : .runFailed
+        } else if (errors.ioErrors > 0 || errors.shortReads > 0) && !spec.continueOnError {
+            status = .failed
+            reason = errors.firstError
+            failureClass = .runFailed
+        } else if errors.verifyMismatches > 0 {
+            status = .failed
+            failureClass = .runFailed
+            reason = "\(errors.verifyMismatches) reads returned data other than what is on disk at their offset (first at \(errors.firstMismatchOffset ?? 0))"
+        }
+    }
+}
+
+extension ErrorSummary {
+    /// One job's errors, as its `JobSummary` reports them.
+    init(job o: JobOutcome) {
+        ioErrors = o.errors
+        shortReads = o.shortReads
+        firstError = o.firstError ?? o.failure?.description
+        verifiedReads = o.verifiedReads
+        verifyMismatches = o.verifyMismatches
+        firstMismatchOffset = o.firstMismatchOffset
+    }
 }
 
 /// Addition that stops at the largest value instead of trapping: result files come from

@@ -198,7 +198,7 @@ extension ClassComparison {
             case .iops: v = u.iops > 0 ? u.iops : nil
             case .cpuPerIO: v = u.cpu?.perIONs
             case .p50, .p99:
-                let h = u.histogram.flatMap { try? HdrV2Codec.decode($0.data) }
+                let h = u.histogram?.live
                 v = GateSide.latencyValue(m == .p50 ? .p50 : .p99, histogram: h, summary: u.latency)
             }
             if let v, v.isFinite { out[RoundKey(source: u.source ?? "", round: u.sourceRound ?? u.index)] = v }
@@ -212,7 +212,7 @@ extension ClassComparison {
         case .iops: return c.iops > 0 ? c.iops : nil
         case .cpuPerIO: return c.cpu?.perIONs
         case .p50, .p99:
-            let h = c.histogram.flatMap { try? HdrV2Codec.decode($0.data) }
+            let h = c.histogram?.live
             return GateSide.latencyValue(m == .p50 ? .p50 : .p99, histogram: h, summary: c.latency)
         }
     }

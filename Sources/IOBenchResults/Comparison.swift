@@ -414,14 +414,10 @@ struct GateSide {
         self.c = c
         units = c.repeats ?? []
         repeats = max(units.count, 1)
-        if let data = c.histogram?.data, let h = try? HdrV2Codec.decode(data) {
-            pooled = h
-            quantiles = HistogramQuantiles(h, exactMax: c.latency?.maxNs)
-        } else {
-            pooled = nil; quantiles = nil
-        }
+        pooled = c.histogram?.live
+        quantiles = pooled.map { HistogramQuantiles($0, exactMax: c.latency?.maxNs) }
         for (i, u) in units.enumerated() {
-            if let data = u.histogram?.data, let h = try? HdrV2Codec.decode(data) { unitHistograms[i] = h }
+            if let h = u.histogram?.live { unitHistograms[i] = h }
         }
     }
 

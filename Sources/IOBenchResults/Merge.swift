@@ -93,11 +93,7 @@ public enum ResultMerger {
             var totals = CaseTotals()
             out.elapsedNs = 0
             for (_, c) in parts {
-                let h: LatencyHistogram
-                do { h = try HdrV2Codec.decode(c.histogram!.data) } catch {
-                    throw .badInput("case \(id): its histogram does not decode (\(error)); the file is damaged")
-                }
-                totals.add(c, histogram: h)
+                totals.add(c)
                 out.elapsedNs = max(out.elapsedNs, c.elapsedNs)
                 if c.status == .failed { out.status = .failed; out.reason = c.reason; out.failureClass = c.failureClass }
             }
@@ -105,7 +101,7 @@ public enum ResultMerger {
             out.errors = totals.errors
             out.latency = totals.latency
             out.interrupted = parts.contains { $0.1.interrupted }
-            out.histogram = HistogramEncoding(data: HdrV2Codec.encode(totals.histogram))
+            out.histogram = HistogramEncoding(totals.histogram)
             out.cpu = totals.cpu
             // IOPS of a merged case is the mean over its sources (repeats of one machine);
             // each source's own IOPS is kept, so hosts that ran at once can be summed.

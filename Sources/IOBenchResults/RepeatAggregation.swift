@@ -94,11 +94,7 @@ extension CaseResult {
                 continue
             }
             measured.append(r)
-            if let data = r.histogram?.data, let h = try? HdrV2Codec.decode(data) {
-                totals.add(r, histogram: h)
-            } else {
-                totals.add(counts: r)
-            }
+            totals.add(r)
             out.elapsedNs = sat(out.elapsedNs, r.elapsedNs)
             if r.status == .failed && out.status != .failed {
                 out.status = .failed
@@ -114,7 +110,7 @@ extension CaseResult {
         out.ios = totals.ios
         out.errors = totals.errors
         out.latency = totals.latency
-        out.histogram = HistogramEncoding(data: HdrV2Codec.encode(totals.histogram))
+        out.histogram = HistogramEncoding(totals.histogram)
         out.iops = repeats.map(\.iops).reduce(0, +) / Double(repeats.count)
         out.bytesPerSecond = out.iops * Double(out.config.blockSize)
         out.cpu = totals.cpu

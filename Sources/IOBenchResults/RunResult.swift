@@ -237,21 +237,6 @@ public struct ErrorSummary: Codable, Sendable {
     }
 }
 
-public struct HistogramEncoding: Codable, Sendable {
-    public var encoding = "hdrhistogram-v2-compressed-base64"
-    public var unit = "ns"
-    public var lowestDiscernibleValue = LatencyHistogram.lowest
-    public var highestTrackableValue = LatencyHistogram.highest
-    public var significantDigits = LatencyHistogram.significantDigits
-    public var data: String
-
-    enum CodingKeys: String, CodingKey {
-        case encoding, unit, data
-        case lowestDiscernibleValue = "lowest_discernible_value"
-        case highestTrackableValue = "highest_trackable_value"
-        case significantDigits = "significant_digits"
-    }
-}
 
 public struct JobSummary: Codable, Sendable {
     public var job: Int
@@ -351,61 +336,6 @@ public struct CaseResult: Codable, Sendable {
     /// comparison pairs share it (they differ only in class and block size).
     public var classGroup: String { (targetKey ?? targetPath ?? "") + "\u{0}" + config.settingID }
 
-    /// Merges the jobs of one case into its result.
-    public init(spec: CaseSpec, outcomes: [JobOutcome]) {
-        self.init(spec: spec, status: .ok)
-        var merged = LatencyHistogram()
-        var usage = ThreadUsage()
-        for (i, o) in outcomes.enumerated() {
-            merged.add(o.histogram)
-            usage = usage + o.usage
-            ios += o.ios
-            elapsedNs = max(elapsedNs, o.elapsedNs)
-            let jobIOPS = o.elapsedNs == 0 ? 0 : Double(o.ios) * 1e9 / Double(o.elapsedNs)
-            iops += jobIOPS
-            errors.ioErrors += o.errors
-            errors.shortReads += o.shortReads
-            errors.verifiedReads += o.verifiedReads
-            errors.verifyMismatches += o.verifyMismatches
-            if errors.firstError == nil { errors.firstError = o.firstError ?? o.failure?.description }
-            if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = o.firstMismatchOffset }
-            for (s, n) in o.timeline.enumerated() {
-                if s < timelineIOPS.count { timelineIOPS[s] += n } else { timelineIOPS.append(n) }
-            }
-            interrupted = interrupted || o.interrupted
-            timelineTruncated = timelineTruncated || o.timelineTruncated
-            var je = ErrorSummary()
-            je.ioErrors = o.errors; je.shortReads = o.shortReads; je.firstError = o.firstError ?? o.failure?.description
-            je.verifiedReads = o.verifiedReads; je.verifyMismatches = o.verifyMismatches
-            je.firstMismatchOffset = o.firstMismatchOffset
-            jobs.append(JobSummary(job: i, ios: o.ios, elapsedNs: o.elapsedNs, iops: jobIOPS,
-                                   cpu: CPUSummary(o.usage, ios: o.ios), errors: je))
-        }
-        bytesPerSecond = iops * Double(spec.blockSize)
-        measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
-        for o in outcomes {
-            for (k, iv) in o.intervals.enumerated() {
-                if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }
-            }
-        }
-        latency = LatencySummary(merged)
-        cpu = CPUSummary(usage, ios: ios)
-        histogram = HistogramEncoding(data: HdrV2Codec.encode(merged))
-        if let failure = outcomes.lazy.compactMap(\.failure).first {
-            status = .failed
-            reason = failure.description
-            failureClass = failure.exitCode == 2 ? .badInput : .runFailed
-        } else if (errors.ioErrors > 0 || errors.shortReads > 0) && !spec.continueOnError {
-            status = .failed
-            reason = errors.firstError
-            failureClass = .runFailed
-        } else if errors.verifyMismatches > 0 {
-            status = .failed
-            failureClass = .runFailed
-            reason = "\(errors.verifyMismatches) reads returned data other than what is on disk at their offset (first at \(errors.firstMismatchOffset ?? 0))"
-        }
-    }
-
     enum CodingKeys: String, CodingKey {
         case id, label, status, reason, config, ios, iops, latency, cpu, errors, histogram, jobs, interrupted, plan
         case failureClass = "failure_class"
@@ -418,94 +348,5 @@ public struct CaseResult: Codable, Sendable {
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"
-    }
-}
-
-extension RunResult {
-    public func jsonData() throws -> Data {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try enc.encode(self)
-    }
-
-    public static func decode(_ data: Data, source: String) throws(IOBenchError) -> RunResult {
-        guard let object = try? JSONSerialization.jsonObject(with: data), let header = object as? [String: Any] else {
-            throw .badInput("\(source) is not an iobench JSON result (it does not parse as a JSON object); pass a file written by 'iobench run --format json'")
-        }
-        guard let schema = header["schema"] as? String, schema == schemaName else {
-            let found = header["schema"].map { $0 is String ? "'\(Units.printable("\($0)"))'" : "not a string" } ?? "missing"
-            throw .badInput("\(source) is not an iobench result (schema is \(found), expected '\(schemaName)')")
-        }
-        let raw = header["schema_version"]
-        var version: Int?
-        // Foundation hands JSON numbers and booleans over as NSNumber, and `is Bool` holds
-        // for both: a JSON true is told apart by its class.
-        if let raw, String(describing: type(of: raw)).contains("Boolean") {
-            version = nil
-        } else if let i = raw as? Int {
-            version = i
-        } else if let d = raw as? Double, d.isFinite, d == d.rounded(), abs(d) < 1e15 {
-            version = Int(d)
-        }
-        guard let version else {
-            throw .badInput("\(source) has no valid schema version (schema_version must be the whole number \(currentSchemaVersion)); pass a file written by 'iobench run --format json'")
-        }
-        guard version == currentSchemaVersion else {
-            throw .badInput("\(source) has schema version \(version); this iobench reads version \(currentSchemaVersion)")
-        }
-        let result: RunResult
-        do {
-            result = try JSONDecoder().decode(RunResult.self, from: data)
-        } catch {
-            throw .badInput("\(source) is a malformed iobench result: \(Units.printable("\(error)"))")
-        }
-        try result.validateHistograms(source: source)
-        return result
-    }
-}
-
-// Readers accept any v1 result: a field added within version 1 may be missing from a
-// file written before it existed, and then takes its documented default.
-extension CaseResult {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        label = try c.decode(String.self, forKey: .label)
-        status = try c.decode(Status.self, forKey: .status)
-        reason = try c.decodeIfPresent(String.self, forKey: .reason)
-        failureClass = try c.decodeIfPresent(FailureClass.self, forKey: .failureClass)
-        config = try c.decode(CaseSpec.self, forKey: .config)
-        ios = try c.decodeIfPresent(UInt64.self, forKey: .ios) ?? 0
-        elapsedNs = try c.decodeIfPresent(UInt64.self, forKey: .elapsedNs) ?? 0
-        iops = try c.decodeIfPresent(Double.self, forKey: .iops) ?? 0
-        bytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .bytesPerSecond) ?? 0
-        latency = try c.decodeIfPresent(LatencySummary.self, forKey: .latency)
-        cpu = try c.decodeIfPresent(CPUSummary.self, forKey: .cpu)
-        errors = try c.decodeIfPresent(ErrorSummary.self, forKey: .errors) ?? ErrorSummary()
-        timelineIOPS = try c.decodeIfPresent([UInt64].self, forKey: .timelineIOPS) ?? []
-        timelineTruncated = try c.decodeIfPresent(Bool.self, forKey: .timelineTruncated) ?? false
-        histogram = try c.decodeIfPresent(HistogramEncoding.self, forKey: .histogram)
-        jobs = try c.decodeIfPresent([JobSummary].self, forKey: .jobs) ?? []
-        interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
-        plan = try c.decodeIfPresent(PlanSummary.self, forKey: .plan)
-        targetPath = try c.decodeIfPresent(String.self, forKey: .targetPath)
-        targetKey = try c.decodeIfPresent(String.self, forKey: .targetKey)
-        roundPosition = try c.decodeIfPresent(Int.self, forKey: .roundPosition)
-        pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
-        repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats)
-        spread = try c.decodeIfPresent(RepeatSpread.self, forKey: .spread)
-        sources = try c.decodeIfPresent([MergeSource].self, forKey: .sources)
-    }
-}
-
-extension ErrorSummary {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        ioErrors = try c.decodeIfPresent(UInt64.self, forKey: .ioErrors) ?? 0
-        shortReads = try c.decodeIfPresent(UInt64.self, forKey: .shortReads) ?? 0
-        firstError = try c.decodeIfPresent(String.self, forKey: .firstError)
-        verifiedReads = try c.decodeIfPresent(UInt64.self, forKey: .verifiedReads) ?? 0
-        verifyMismatches = try c.decodeIfPresent(UInt64.self, forKey: .verifyMismatches) ?? 0
-        firstMismatchOffset = try c.decodeIfPresent(UInt64.self, forKey: .firstMismatchOffset)
     }
 }

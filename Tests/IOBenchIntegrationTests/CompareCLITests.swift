@@ -78,23 +78,22 @@ final class CompareCLITests: XCTestCase {
     /// `r` with every latency of every histogram (case and repeats) multiplied by
     /// `latencyFactor` and IOPS divided by it, summaries recomputed from the histograms.
     static func worsened(_ r: RunResult, latencyFactor f: UInt64) throws -> RunResult {
-        func scale(_ data: String) throws -> (String, LatencySummary) {
-            let h = try HdrV2Codec.decode(data)
+        func scale(_ h: LatencyHistogram) -> (HistogramEncoding, LatencySummary) {
             var out = LatencyHistogram()
             for v in h.histogram.recordedValues() where v.count > 0 {
                 for _ in 0 ..< v.count { out.record(v.value * f) }
             }
-            return (HdrV2Codec.encode(out), LatencySummary(out))
+            return (HistogramEncoding(out), LatencySummary(out))
         }
         var w = r
         for i in w.cases.indices {
             var c = w.cases[i]
             c.iops /= Double(f)
-            if let h = c.histogram { let (d, l) = try scale(h.data); c.histogram?.data = d; c.latency = l }
+            if let h = c.histogram { let (e, l) = scale(h.live); c.histogram = e; c.latency = l }
             if var reps = c.repeats {
                 for k in reps.indices {
                     reps[k].iops /= Double(f)
-                    if let h = reps[k].histogram { let (d, l) = try scale(h.data); reps[k].histogram?.data = d; reps[k].latency = l }
+                    if let h = reps[k].histogram { let (e, l) = scale(h.live); reps[k].histogram = e; reps[k].latency = l }
                 }
                 c.repeats = reps
             }

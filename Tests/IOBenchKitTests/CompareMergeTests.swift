@@ -243,22 +243,21 @@ final class CompareMergeTests: XCTestCase {
     /// `c` with every latency of its histograms (case and repeats) multiplied by `f` and
     /// IOPS divided by it: the gate reads histograms, never the printed percentiles.
     static func scaled(_ c: CaseResult, by f: Double) -> CaseResult {
-        func scale(_ data: String) -> (String, LatencySummary)? {
-            guard let h = try? HdrV2Codec.decode(data) else { return nil }
+        func scale(_ h: LatencyHistogram) -> (HistogramEncoding, LatencySummary) {
             var out = LatencyHistogram()
             for v in h.histogram.recordedValues() where v.count > 0 {
                 _ = out.histogram.record(UInt64(Double(v.value) * f), count: v.count)
                 out.sum &+= UInt64(Double(v.value) * f) * UInt64(v.count)
             }
-            return (HdrV2Codec.encode(out), LatencySummary(out))
+            return (HistogramEncoding(out), LatencySummary(out))
         }
         var c = c
         c.iops /= f
-        if let h = c.histogram, let (d, l) = scale(h.data) { c.histogram?.data = d; c.latency = l }
+        if let h = c.histogram { let (e, l) = scale(h.live); c.histogram = e; c.latency = l }
         if var reps = c.repeats {
             for k in reps.indices {
                 reps[k].iops /= f
-                if let h = reps[k].histogram, let (d, l) = scale(h.data) { reps[k].histogram?.data = d; reps[k].latency = l }
+                if let h = reps[k].histogram { let (e, l) = scale(h.live); reps[k].histogram = e; reps[k].latency = l }
             }
             c.repeats = reps
         }

@@ -60,4 +60,41 @@ final class ResultDecodingTests: XCTestCase {
             }
         }
     }
+
+    /// A histogram string that does not decode is refused when the file is read (exit 2,
+    /// naming the case and the repeat), so no reader meets a damaged histogram in memory.
+    func testDamagedHistogramIsRefusedAtReadNamingTheCase() throws {
+        var r = try sampleResult()
+        let c = r.cases[0]
+        r.cases[0] = CaseResult.aggregate([c, c, c])
+        let json = try JSONSerialization.jsonObject(with: try r.jsonData()) as! [String: Any]
+        func damaged(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+            var cases = json["cases"] as! [[String: Any]]
+            edit(&cases[0])
+            var copy = json
+            copy["cases"] = cases
+            return try JSONSerialization.data(withJSONObject: copy)
+        }
+        func garble(_ h: inout [String: Any]) {
+            var bytes = Data(base64Encoded: h["data"] as! String)!
+            for i in stride(from: 12, to: bytes.count, by: 3) { bytes[i] ^= 0x5A }
+            h["data"] = bytes.base64EncodedString()
+        }
+        let inCase = try damaged { c in var h = c["histogram"] as! [String: Any]; garble(&h); c["histogram"] = h }
+        let inRepeat = try damaged { c in
+            var reps = c["repeats"] as! [[String: Any]]
+            var h = reps[1]["histogram"] as! [String: Any]; garble(&h); reps[1]["histogram"] = h
+            c["repeats"] = reps
+        }
+        let otherEncoding = try damaged { c in var h = c["histogram"] as! [String: Any]; h["encoding"] = "raw"; c["histogram"] = h }
+        for (data, mentions) in [(inCase, ["x.json: case \(c.id): its histogram does not decode", "damaged"]),
+                                 (inRepeat, ["x.json: case \(c.id) repeat 2: its histogram does not decode", "damaged"]),
+                                 (otherEncoding, ["x.json: case \(c.id) has a histogram in encoding 'raw'"])] {
+            XCTAssertThrowsError(try RunResult.decode(data, source: "x.json")) { e in
+                XCTAssertEqual((e as? IOBenchError)?.exitCode, 2)
+                for m in mentions { XCTAssertTrue("\(e)".contains(m), "\(e)") }
+            }
+            XCTAssertThrowsError(try JSONDecoder().decode(RunResult.self, from: data), "any decoder refuses it")
+        }
+    }
 }

@@ -198,8 +198,9 @@ public final class RunSession {
         let caseStart = monotonicNanoseconds()
         var stopSeenAt: UInt64 = 0
         var stuck: [Int] = []
-        while !running.allFinished {
-            usleep(50_000)
+        // Sleeps until the last job ends; wakes every 50 ms only to pass a stop on, give
+        // up on a hung job and redraw the progress line.
+        while !running.waitForJobs(timeoutNs: 50_000_000) {
             let t = monotonicNanoseconds()
             if stopSeenAt == 0 && stop.load(ordering: .relaxed) {
                 stopSeenAt = t
@@ -224,7 +225,7 @@ public final class RunSession {
             }
         }
         if showProgress { StandardError.write(("\r" + String(repeating: " ", count: 78) + "\r")) }
-        var all = running.outcomes.all
+        var all = running.outcomes
         if !stuck.isEmpty {
             let secs = Self.giveUpAfterNs / 1_000_000_000
             let names = stuck.map(String.init).joined(separator: ", ")

@@ -6,7 +6,8 @@ import IOBenchHistogram
 /// case (a ridgeline), ten buckets per decade, each bucket's height its share of the
 /// case's reads, every row scaled to its own tallest bucket so that narrow and wide
 /// distributions are both readable. Ticks mark p50 and p99. The counts come from the
-/// case's HdrHistogram (the V2 string in the result), so nothing is resampled.
+/// case's HdrHistogram (the one the jobs recorded, or the V2 string a result file held),
+/// so nothing is resampled.
 public enum LatencyHistogramPlot {
     public static let title = "Latency histogram"
     /// Buckets per decade of latency.
@@ -14,7 +15,7 @@ public enum LatencyHistogramPlot {
 
     /// Bucket index k covers [10^(k/10), 10^((k+1)/10)) ns. Returns index → reads.
     package static func buckets(_ c: CaseResult) -> [Int: UInt64] {
-        guard let data = c.histogram?.data, let h = try? HdrV2Codec.decode(data), h.count > 0 else { return [:] }
+        guard let h = c.histogram?.live, h.count > 0 else { return [:] }
         var out: [Int: UInt64] = [:]
         for v in h.histogram.recordedValues() where v.count > 0 {
             let mid = Double(h.histogram.medianEquivalentForValue(v.value))

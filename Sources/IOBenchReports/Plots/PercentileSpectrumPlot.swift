@@ -17,7 +17,7 @@ public enum PercentileSpectrumPlot {
 
     /// The points of one case: (nines, latency ns).
     package static func points(_ c: CaseResult) -> [(Double, Double)] {
-        guard let data = c.histogram?.data, let h = try? HdrV2Codec.decode(data), h.count > 0 else { return [] }
+        guard let h = c.histogram?.live, h.count > 0 else { return [] }
         let maxNs = Double(c.latency?.maxNs ?? h.max)
         let end = log10(Double(h.count))
         var pts: [(Double, Double)] = []
