@@ -52,10 +52,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("z"), .linkedLibrary("aio"), .linkedLibrary("uring")]
         ),
     ] + layers.map { .target(name: $0.name, dependencies: $0.dependencies) } + [
+        // Every layer is a direct dependency (IOBenchKit re-exports them): the build then
+        // recompiles the command line when a lower layer changes, not only IOBenchKit.
         .executableTarget(
             name: "iobench",
-            dependencies: [
-                "IOBenchKit",
+            dependencies: layers.map { .target(name: $0.name) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,7 +64,7 @@ let package = Package(
         // never in tests.
         .executableTarget(
             name: "iobench-micro",
-            dependencies: ["IOBenchKit"],
+            dependencies: layers.map { .target(name: $0.name) },
             path: "benchmarks/Micro"
         ),
         // Tests reach into every layer (@testable), so they depend on each.
