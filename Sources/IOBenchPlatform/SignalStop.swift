@@ -48,9 +48,7 @@ public enum SignalStop {
         guard trc == 0 else {
             reader.release()
             close(readFD)
-            var text = "cannot create the signal thread: \(Errno(trc))"
-            if trc == EAGAIN { text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC, or pids.max) is reached; raise ulimit -u" }
-            throw .runFailed(text)
+            throw .runFailed(threadFailureMessage(trc, addressSpaceLimit: ResourceLimits.current(IOB_RLIMIT_AS)))
         }
         _ = iob_thread_detach(tid)
         // The lab ignores SIGPIPE: a reader of its stderr going away must not end it
@@ -60,6 +58,22 @@ public enum SignalStop {
         // is full, or while reading mkfs's output). Waits that must notice the stop are
         // timed and poll the flag.
         for sig in signals { _ = iob_signal_catch(sig) }
+    }
+}
+
+extension SignalStop {
+    /// The message for a reader thread that could not be created. pthread_create says
+    /// EAGAIN both for the thread limit and for a stack that does not fit the address
+    /// space (RLIMIT_AS): with an address-space limit set, either may be the cause.
+    static func threadFailureMessage(_ rc: Int32, addressSpaceLimit: UInt64?) -> String {
+        var text = "cannot create the signal thread: \(Errno(rc))"
+        guard rc == EAGAIN else { return text }
+        if let limit = addressSpaceLimit {
+            text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC) or the address space (ulimit -v, RLIMIT_AS, \(ResourceLimits.mib(limit))) is exhausted; raise ulimit -u / -v"
+        } else {
+            text += ": the process/thread limit (ulimit -u, RLIMIT_NPROC, or pids.max) is reached; raise ulimit -u"
+        }
+        return text
     }
 }
 

@@ -46,10 +46,11 @@ struct PrepareCommand: ParsableCommand {
     var format: TextOrJSON = .text
 
     func run() throws {
-        // A signal ends the build cleanly: partial files are removed, exit 130/143.
-        try SignalStop.install(ManagedAtomic<Bool>(false))
+        // Bad input first (exit 2), before the signal thread, which may not be creatable.
         let parsedLayout = try Layout.parse(layout)
         let bytes = try Units.parseSize(size, option: "size")
+        // A signal ends the build cleanly: partial files are removed, exit 130/143.
+        try SignalStop.install(ManagedAtomic<Bool>(false))
         let report = try LayoutBuilder.prepare(path: path, size: bytes, layout: parsedLayout, force: forceOverwrite) {
             StandardError.write(($0 + "\n"))
         }
