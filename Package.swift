@@ -9,9 +9,11 @@ import PackageDescription
 //   CIOBenchShim        what Swift cannot import from C (macros, liburing inlines, zlib)
 //   IOBenchPlatform     errors, clock, aligned buffers, limits, signals, stderr/stdout
 //   IOBenchHistogram    LatencyHistogram, the HdrHistogram V2 codec, interval histograms
-//   IOBenchEngines      one engine per file behind IOEngine (prepare, commit, reap)
-//   IOBenchWorkload     case specs, targets, extent maps, layouts, class plans, offsets
-//   IOBenchMeasurement  the job loop, the case runner, path tracing and verification
+//   IOBenchWorkload     targets, extent maps, layouts, class plans, offsets, the stamp
+//   IOBenchEngines      one engine per file behind IOEngine (prepare, commit, reap), and
+//                       the job loop that drives them: one module, so the loop is
+//                       specialised per engine with every per-read call inlined
+//   IOBenchMeasurement  case specs, the case runner, path tracing and verification
 //   IOBenchResults      the result schema, totals, repeats, merge, compare, the gate
 //   IOBenchReports      text, Markdown, HTML, CSV, JUnit, hgrm, interval logs, plots
 //   IOBenchKit          the library API: run a suite, the lab (re-exports every layer)
@@ -19,8 +21,9 @@ import PackageDescription
 let layers: [(name: String, dependencies: [Target.Dependency])] = [
     ("IOBenchPlatform", ["CIOBenchShim", .product(name: "Atomics", package: "swift-atomics")]),
     ("IOBenchHistogram", ["IOBenchPlatform", "CIOBenchShim", .product(name: "Histogram", package: "hdrhistogram-swift")]),
-    ("IOBenchEngines", ["IOBenchPlatform", "CIOBenchShim"]),
-    ("IOBenchWorkload", ["IOBenchEngines", "IOBenchPlatform", "CIOBenchShim"]),
+    ("IOBenchWorkload", ["IOBenchPlatform", "CIOBenchShim"]),
+    ("IOBenchEngines", ["IOBenchWorkload", "IOBenchHistogram", "IOBenchPlatform", "CIOBenchShim",
+                        .product(name: "Atomics", package: "swift-atomics")]),
     ("IOBenchMeasurement", ["IOBenchWorkload", "IOBenchEngines", "IOBenchHistogram", "IOBenchPlatform", "CIOBenchShim",
                             .product(name: "Atomics", package: "swift-atomics")]),
     ("IOBenchResults", ["IOBenchMeasurement", "IOBenchWorkload", "IOBenchEngines", "IOBenchHistogram", "IOBenchPlatform",

@@ -3,15 +3,15 @@ import IOBenchPlatform
 /// Options: registered files and buffers, SQPOLL, submit and complete batching.
 public final class IoUringEngine: IOEngine {
     public static let kind = EngineKind.ioUring
-    @usableFromInline let ring: IoUringRing
+    let ring: IoUringRing
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         ring = try IoUringRing(setup, polled: false)
     }
 
-    @inlinable @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
-    @inlinable @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
-    @inlinable @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
+    @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
+    @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
+    @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         try ring.reap(minimum: minimum, into: batch)
     }
 }

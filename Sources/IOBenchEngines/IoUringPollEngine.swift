@@ -6,7 +6,7 @@ import IOBenchPlatform
 /// io_poll setting is checked before the ring is made.
 public final class IoUringPollEngine: IOEngine {
     public static let kind = EngineKind.ioUringPoll
-    @usableFromInline let ring: IoUringRing
+    let ring: IoUringRing
 
     /// Why polled I/O cannot work on this target, or nil when it may.
     public static func unsupportedReason(queue: BlockQueueInfo?, targetPath: String) -> String? {
@@ -26,9 +26,9 @@ public final class IoUringPollEngine: IOEngine {
         ring = try IoUringRing(setup, polled: true)
     }
 
-    @inlinable @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
-    @inlinable @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
-    @inlinable @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
+    @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
+    @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
+    @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         try ring.reap(minimum: minimum, into: batch)
     }
 }

@@ -6,22 +6,22 @@ import IOBenchPlatform
 /// features, registered files and buffers, SQE preparation, batched submit and the CQ
 /// walk. The two engines differ only in set-up flags and in what they check first.
 public final class IoUringRing {
-    @usableFromInline let ring: UnsafeMutablePointer<io_uring>
-    @usableFromInline let fd: Int32
-    @usableFromInline let blockSize: UInt32
-    @usableFromInline let buffers: AlignedBuffers
-    @usableFromInline let fixedFile: Int32
-    @usableFromInline let fixedBuffers: Bool
-    @usableFromInline var prepared: Int = 0
+    let ring: UnsafeMutablePointer<io_uring>
+    let fd: Int32
+    let blockSize: UInt32
+    let buffers: AlignedBuffers
+    let fixedFile: Int32
+    let fixedBuffers: Bool
+    var prepared: Int = 0
     /// The last batch waits to be submitted by reap's submit-and-wait.
-    @usableFromInline var deferred = false
+    var deferred = false
     /// SQPOLL submits by itself; everything else folds the last submit into the wait.
-    @usableFromInline let foldSubmitIntoWait: Bool
+    let foldSubmitIntoWait: Bool
     /// Flags the ring was created with, for the report.
     public let setupFlags: UInt32
     /// Waits end after `reapTimeoutNs` (IORING_FEAT_EXT_ARG); without the feature they
     /// block until completions arrive, as before.
-    @usableFromInline let timedWaits: Bool
+    let timedWaits: Bool
 
     init(_ setup: EngineSetup, polled: Bool) throws(IOBenchError) {
         if let disabled = StorageInfo.ioUringDisabled(), disabled == 2 {
@@ -119,7 +119,7 @@ public final class IoUringRing {
         free(ring)
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     func prepare(slot: Int, offset: UInt64) {
         // The ring has as many SQEs as the queue depth and the loop never has more
         // in flight, so an SQE is always free here.
@@ -128,7 +128,7 @@ public final class IoUringRing {
         prepared &+= 1
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     func commit(beforeReap: Bool) throws(IOBenchError) {
         if beforeReap && foldSubmitIntoWait {
             // Submitted by reap's io_uring_submit_and_wait: one enter instead of two.
@@ -138,7 +138,7 @@ public final class IoUringRing {
         try submitPrepared()
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     func submitPrepared() throws(IOBenchError) {
         deferred = false
         while prepared > 0 {
@@ -151,7 +151,7 @@ public final class IoUringRing {
         prepared = 0
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         if deferred {
             deferred = false

@@ -5,18 +5,18 @@ import IOBenchPlatform
 /// Linux native AIO through libaio: io_submit a batch of iocbs, io_getevents to reap.
 public final class LibaioEngine: IOEngine {
     public static let kind = EngineKind.libaio
-    @usableFromInline let fd: Int32
-    @usableFromInline let blockSize: Int
-    @usableFromInline let buffers: AlignedBuffers
-    @usableFromInline var ctx: io_context_t?
-    @usableFromInline let iocbs: UnsafeMutablePointer<iocb>
-    @usableFromInline let pending: UnsafeMutablePointer<UnsafeMutablePointer<iocb>?>
-    @usableFromInline var pendingCount = 0
-    @usableFromInline let events: UnsafeMutablePointer<io_event>
-    @usableFromInline let depth: Int
+    let fd: Int32
+    let blockSize: Int
+    let buffers: AlignedBuffers
+    var ctx: io_context_t?
+    let iocbs: UnsafeMutablePointer<iocb>
+    let pending: UnsafeMutablePointer<UnsafeMutablePointer<iocb>?>
+    var pendingCount = 0
+    let events: UnsafeMutablePointer<io_event>
+    let depth: Int
     /// io_getevents' timeout (reapTimeoutNs): a device that stops completing cannot
     /// block the job beyond it.
-    @usableFromInline let timeout: UnsafeMutablePointer<timespec>
+    let timeout: UnsafeMutablePointer<timespec>
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         fd = setup.fd
@@ -55,7 +55,7 @@ public final class LibaioEngine: IOEngine {
         iob_free(UnsafeMutableRawPointer(iocbs))
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func prepare(slot: Int, offset: UInt64) {
         let cb = iocbs + slot
         iob_aio_prep_pread(cb, fd, buffers.buffer(slot), blockSize, Int64(bitPattern: offset), UInt64(slot))
@@ -63,7 +63,7 @@ public final class LibaioEngine: IOEngine {
         pendingCount &+= 1
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func commit(beforeReap: Bool) throws(IOBenchError) {
         var done = 0
         while done < pendingCount {
@@ -76,7 +76,7 @@ public final class LibaioEngine: IOEngine {
         pendingCount = 0
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         let cap = min(batch.capacity, depth)
         var n: Int32

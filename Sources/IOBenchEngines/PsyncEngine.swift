@@ -5,10 +5,10 @@ import IOBenchPlatform
 /// pread(2): one synchronous read in flight per job. The read happens in `commit`.
 public final class PsyncEngine: IOEngine {
     public static let kind = EngineKind.psync
-    @usableFromInline let fd: Int32
-    @usableFromInline let blockSize: Int
-    @usableFromInline let buffers: AlignedBuffers
-    @usableFromInline var pending = SyncReadSlot()
+    let fd: Int32
+    let blockSize: Int
+    let buffers: AlignedBuffers
+    var pending = SyncReadSlot()
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         guard setup.queueDepth == 1 else {
@@ -19,10 +19,10 @@ public final class PsyncEngine: IOEngine {
         buffers = setup.buffers
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func commit(beforeReap: Bool) throws(IOBenchError) {
         var r: Int
         repeat {
@@ -31,6 +31,6 @@ public final class PsyncEngine: IOEngine {
         pending.result = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int { pending.reap(into: batch) }
 }

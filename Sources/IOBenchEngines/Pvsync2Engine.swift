@@ -6,11 +6,11 @@ import IOBenchPlatform
 /// polling the device's poll queue instead of sleeping for an interrupt.
 public final class Pvsync2Engine: IOEngine {
     public static let kind = EngineKind.pvsync2
-    @usableFromInline let fd: Int32
-    @usableFromInline let blockSize: Int
-    @usableFromInline let buffers: AlignedBuffers
-    @usableFromInline let flags: Int32
-    @usableFromInline var pending = SyncReadSlot()
+    let fd: Int32
+    let blockSize: Int
+    let buffers: AlignedBuffers
+    let flags: Int32
+    var pending = SyncReadSlot()
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         guard setup.queueDepth == 1 else {
@@ -22,10 +22,10 @@ public final class Pvsync2Engine: IOEngine {
         flags = setup.options.hipri ? IOB_RWF_HIPRI : 0
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func prepare(slot: Int, offset: UInt64) { pending.prepare(slot: slot, offset: offset) }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func commit(beforeReap: Bool) throws(IOBenchError) {
         var r: Int
         repeat {
@@ -34,6 +34,6 @@ public final class Pvsync2Engine: IOEngine {
         pending.result = r < 0 ? -errno : Int32(truncatingIfNeeded: r)
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int { pending.reap(into: batch) }
 }

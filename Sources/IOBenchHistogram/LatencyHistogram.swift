@@ -7,6 +7,9 @@ public struct LatencyHistogram: Sendable {
     public static let lowest: UInt64 = 1
     public static let highest: UInt64 = 60_000_000_000
     public static let significantDigits = 3
+    /// One histogram's counts (1 ns to 60 s at 3 significant digits: 27,648 counts of 8
+    /// bytes), rounded up: what a job must be able to allocate for each histogram.
+    public static let countsBytes: UInt64 = 224 << 10
 
     public var histogram: Histogram<UInt64>
     /// Values above `highest` (seen but not representable).

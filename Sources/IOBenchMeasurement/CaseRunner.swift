@@ -4,6 +4,7 @@ import Foundation
 import IOBenchWorkload
 import IOBenchPlatform
 import IOBenchEngines
+import IOBenchHistogram
 
 /// Runs one case: one thread per job, each with its own engine, buffers and histogram,
 /// then merges what the jobs measured.
@@ -124,10 +125,7 @@ public struct CaseRunner {
         }
     }
 
-
-    /// One histogram's counts (1 ns to 60 s at 3 significant digits: 27,648 counts of 8
-    /// bytes), rounded up.
-    static let histogramBytes: UInt64 = 224 << 10
+    static var histogramBytes: UInt64 { LatencyHistogram.countsBytes }
 
     /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
     /// its histograms and slot tables, and malloc's slack.
@@ -201,36 +199,11 @@ public struct CaseRunner {
                            timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs)
         let release = { iob_free(reserve); reserveHeld = false }
         do {
-            switch spec.engine {
-            case .psync:
-                return try drive(PsyncEngine(setup), plan, &offsets, buffers, job, deadline, release)
-            case .pvsync2:
-                return try drive(Pvsync2Engine(setup), plan, &offsets, buffers, job, deadline, release)
-            case .libaio:
-                return try drive(LibaioEngine(setup), plan, &offsets, buffers, job, deadline, release)
-            case .ioUring:
-                return try drive(IoUringEngine(setup), plan, &offsets, buffers, job, deadline, release)
-            case .ioUringPoll:
-                return try drive(IoUringPollEngine(setup), plan, &offsets, buffers, job, deadline, release)
-            }
+            return try runEngineJob(spec.engine, setup: setup, plan: plan, offsets: &offsets, stop: stop,
+                                    progress: progress[job], deadlineOut: deadline, engineReady: release)
         } catch {
             var o = JobOutcome(); o.failure = error; return o
         }
-    }
-
-
-    func drive<E: IOEngine>(_ engine: E, _ plan: JobPlan, _ offsets: inout OffsetGenerator, _ buffers: AlignedBuffers, _ job: Int,
-                            _ deadline: ManagedAtomic<UInt64>, _ releaseReserve: () -> Void) -> JobOutcome {
-        releaseReserve()
-        let o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: buffers, stop: stop, progress: progress[job],
-                           deadlineOut: deadline)
-        if o.abandonedReads > 0 {
-            // Reads the device never completed still target these buffers, and libaio's
-            // io_destroy would wait for them: keep both for the life of the process.
-            _ = Unmanaged.passRetained(engine)
-            _ = Unmanaged.passRetained(buffers)
-        }
-        return o
     }
 }
 

@@ -2,6 +2,7 @@ import IOBenchHistogram
 import IOBenchMeasurement
 import IOBenchPlatform
 import IOBenchWorkload
+import IOBenchEngines
 
 /// What the parts of one case add up to: the jobs of a run (`CaseResult(spec:outcomes:)`),
 /// the repeats of a case (`aggregate`) and the same case from several files (`merge`),

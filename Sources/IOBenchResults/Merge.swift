@@ -2,6 +2,7 @@ import Foundation
 import IOBenchWorkload
 import IOBenchPlatform
 import IOBenchHistogram
+import IOBenchMeasurement
 
 /// Where a merged case or result came from: the file, its host and when it ran.
 public struct MergeSource: Codable, Sendable, Equatable {

@@ -46,7 +46,7 @@ final class LayerTests: XCTestCase {
 
     func testEveryImportPointsDown() throws {
         let order = try layerOrder()
-        XCTAssertEqual(order, ["IOBenchPlatform", "IOBenchHistogram", "IOBenchEngines", "IOBenchWorkload",
+        XCTAssertEqual(order, ["IOBenchPlatform", "IOBenchHistogram", "IOBenchWorkload", "IOBenchEngines",
                                "IOBenchMeasurement", "IOBenchResults", "IOBenchReports", "IOBenchKit"])
         var violations: [String] = []
         for layer in order {

@@ -1,5 +1,6 @@
 import IOBenchEngines
 import IOBenchPlatform
+import IOBenchWorkload
 /// One case of a run: an engine and a workload shape. A run is a list of cases over one
 /// target; each case gives one row of results.
 public struct CaseSpec: Codable, Sendable, Equatable {
