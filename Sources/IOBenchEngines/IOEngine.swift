@@ -120,4 +120,11 @@ public protocol IOEngine: AnyObject {
     /// Waits for at least `minimum` completions (fewer only if fewer are in flight), then
     /// copies out up to `batch.capacity` of them and returns how many.
     func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int
+    /// What an io_uring engine's ring runs with (nil for the others); read once per job,
+    /// after the loop.
+    var ringInfo: RingInfo? { get }
+}
+
+extension IOEngine {
+    public var ringInfo: RingInfo? { nil }
 }

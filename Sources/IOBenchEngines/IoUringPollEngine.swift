@@ -31,4 +31,6 @@ public final class IoUringPollEngine: IOEngine {
     @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
         try ring.reap(minimum: minimum, into: batch)
     }
+
+    public var ringInfo: RingInfo? { ring.info }
 }

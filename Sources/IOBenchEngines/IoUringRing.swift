@@ -19,6 +19,8 @@ public final class IoUringRing {
     let foldSubmitIntoWait: Bool
     /// Flags the ring was created with, for the report.
     public let setupFlags: UInt32
+    /// What the ring really ran with (flags, registered fd, features, sizes), for the report.
+    public let info: RingInfo
     /// Waits end after `reapTimeoutNs` (IORING_FEAT_EXT_ARG); without the feature they
     /// block until completions arrive, as before.
     let timedWaits: Bool
@@ -78,7 +80,9 @@ public final class IoUringRing {
         timedWaits = iob_ring_has_ext_arg(r) != 0
         foldSubmitIntoWait = !setup.options.sqpoll
         // A registered ring fd saves the fd lookup on every io_uring_enter (kernel 5.18+).
-        _ = io_uring_register_ring_fd(r)
+        let registered = io_uring_register_ring_fd(r) == 1
+        info = RingInfo(setupFlags: flags, registeredRingFd: registered, features: r.pointee.features,
+                        sqEntries: r.pointee.sq.ring_entries, cqEntries: r.pointee.cq.ring_entries)
         blockSize = UInt32(setup.blockSize)
         buffers = setup.buffers
         fixedBuffers = setup.options.fixedBuffers

@@ -39,8 +39,9 @@ private func drive<E: IOEngine>(_ engine: E, _ setup: EngineSetup, _ plan: JobPl
                                 _ stop: ManagedAtomic<Bool>, _ progress: ManagedAtomic<UInt64>,
                                 _ deadlineOut: ManagedAtomic<UInt64>?, _ engineReady: () -> Void) -> JobOutcome {
     engineReady()
-    let o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: setup.buffers, stop: stop,
+    var o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: setup.buffers, stop: stop,
                        progress: progress, deadlineOut: deadlineOut)
+    o.ring = engine.ringInfo
     if o.abandonedReads > 0 {
         // Reads the device never completed still target these buffers, and libaio's
         // io_destroy would wait for them: keep both for the life of the process.

@@ -82,6 +82,8 @@ public struct JobOutcome: Sendable {
     /// Reads still in flight when the job gave up waiting for them (`jobDrainGraceNs`
     /// after the end); also counted in `errors`.
     public var abandonedReads: UInt64 = 0
+    /// io_uring: what the job's ring ran with.
+    public var ring: RingInfo?
 
     public init() {}
 }

@@ -81,8 +81,21 @@ public enum TextReport {
         for c in r.cases where c.errors.verifiedReads > 0 && c.errors.verifyMismatches == 0 {
             out += "verified: \(c.label): \(c.errors.verifiedReads) reads held exactly the data written at their offsets\n"
         }
+        for line in ringNotes(r.cases) { out += line + "\n" }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out
+    }
+
+    /// What each io_uring ring ran with, one line per distinct configuration.
+    static func ringNotes(_ cases: [CaseResult]) -> [String] {
+        var order: [String] = []
+        var labels: [String: [String]] = [:]
+        for c in cases {
+            guard let s = c.ring?.summary else { continue }
+            if labels[s] == nil { order.append(s) }
+            labels[s, default: []].append(c.label)
+        }
+        return order.map { "io_uring ring: \(labels[$0]!.joined(separator: ", ")): \($0)" }
     }
 
     /// Path classes side by side per engine setting, with the difference from the simple

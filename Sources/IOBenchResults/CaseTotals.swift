@@ -93,6 +93,7 @@ extension CaseResult {
         errors = totals.errors
         bytesPerSecond = iops * Double(spec.blockSize)
         measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
+        ring = outcomes.lazy.compactMap(\.ring).first
         for o in outcomes {
             for (k, iv) in o.intervals.enumerated() {
                 if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }

@@ -3,6 +3,7 @@ import IOBenchWorkload
 import IOBenchMeasurement
 import IOBenchHistogram
 import IOBenchPlatform
+import IOBenchEngines
 
 extension RunResult {
     public func jsonData() throws -> Data {
@@ -79,6 +80,7 @@ extension CaseResult {
         targetKey = try c.decodeIfPresent(String.self, forKey: .targetKey)
         roundPosition = try c.decodeIfPresent(Int.self, forKey: .roundPosition)
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
+        ring = try c.decodeIfPresent(RingInfo.self, forKey: .ring)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats).map { reps in
             var reps = reps
             for i in reps.indices { let l = reps[i].latency; reps[i].histogram?.restoreTotals(from: l) }

@@ -3,6 +3,7 @@ import IOBenchWorkload
 import IOBenchMeasurement
 import IOBenchHistogram
 import IOBenchPlatform
+import IOBenchEngines
 
 /// The JSON result of a run: schema `iobench/result`, version 1, documented in
 /// docs/json-schema.md. Fields may be added within a version; the meaning of an
@@ -312,6 +313,9 @@ public struct CaseResult: Codable, Sendable {
     public var pathVerification: PathVerification?
     /// Where the case ran in its round (0 = first): rounds rotate the order.
     public var roundPosition: Int?
+    /// io_uring engines: what the ring really ran with (job 0's; every job asks for the
+    /// same and gets the same unless the kernel changes under it).
+    public var ring: RingInfo?
     /// `--repeat N`: every repetition, whole. The case's own fields are then the
     /// aggregate (merged histogram, summed reads, mean IOPS).
     public var repeats: [RepeatResult]?
@@ -344,7 +348,7 @@ public struct CaseResult: Codable, Sendable {
         case targetKey = "target_key"
         case roundPosition = "round_position"
         case pathVerification = "path_verification"
-        case repeats, spread, sources
+        case repeats, spread, sources, ring
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"
