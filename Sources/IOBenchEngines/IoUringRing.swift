@@ -18,7 +18,7 @@ public final class IoUringRing {
     /// SQPOLL submits by itself; everything else folds the last submit into the wait.
     let foldSubmitIntoWait: Bool
     /// Flags the ring was created with, for the report.
-    public let setupFlags: UInt32
+    public var setupFlags: UInt32 { info.setupFlags }
     /// What the ring really ran with (flags, registered fd, features, sizes), for the report.
     public let info: RingInfo
     /// Waits end after `reapTimeoutNs` (IORING_FEAT_EXT_ARG); without the feature they
@@ -76,7 +76,6 @@ public final class IoUringRing {
                 throw .runFailed("io_uring_setup failed: \(Errno(-rc))")
             }
         }
-        setupFlags = flags
         timedWaits = iob_ring_has_ext_arg(r) != 0
         foldSubmitIntoWait = !setup.options.sqpoll
         // A registered ring fd saves the fd lookup on every io_uring_enter (kernel 5.18+).

@@ -117,15 +117,13 @@ public struct CaseRunner {
             let used = ResourceLimits.addressSpaceInUse() ?? 0
             let perJob = Self.addressSpacePerJob(spec, intervalNs: intervalNs)
             // --hist-log: the case's merged interval histograms, once.
-            let need = perJob &* UInt64(jobs) &+ histogramBytes &* Self.expectedIntervals(spec, intervalNs)
+            let need = perJob &* UInt64(jobs) &+ LatencyHistogram.countsBytes &* Self.expectedIntervals(spec, intervalNs)
             if used &+ need > limit {
                 let room = limit > used ? (limit - used) / perJob : 0
                 throw .runFailed("\(jobs) jobs need ~\(ResourceLimits.mib(need)) of address space (\(ResourceLimits.mib(perJob)) each); the limit (ulimit -v, RLIMIT_AS) is \(ResourceLimits.mib(limit)), \(ResourceLimits.mib(used)) in use; lower --numjobs\(room > 0 ? " to \(room)" : ""), --iodepth or --bs, or raise ulimit -v")
             }
         }
     }
-
-    static var histogramBytes: UInt64 { LatencyHistogram.countsBytes }
 
     /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
     /// its histograms and slot tables, and malloc's slack.
@@ -146,7 +144,7 @@ public struct CaseRunner {
         // ring is smaller. Rounded to pages, plus the ring headers.
         let rings = (qd * (64 + 4 + 32) + page - 1) / page * page + 4 * page
         let slots = qd * 64
-        let hist = histogramBytes * (2 + expectedIntervals(spec, intervalNs))
+        let hist = LatencyHistogram.countsBytes * (2 + expectedIntervals(spec, intervalNs))
         return buffers + stack + rings + slots + hist + (256 << 10)
     }
 
@@ -163,7 +161,7 @@ public struct CaseRunner {
         // Room for what the loop allocates through Swift (its histograms), which aborts
         // on failure: reserved here with malloc, which reports it, and handed back just
         // before the loop so the histograms take its place.
-        let reserveBytes = Int(Self.histogramBytes) * (intervalNs != nil ? 2 : 1) + (64 << 10)
+        let reserveBytes = Int(LatencyHistogram.countsBytes) * (intervalNs != nil ? 2 : 1) + (64 << 10)
         guard let reserve = iob_malloc(reserveBytes) else {
             var o = JobOutcome()
             o.failure = .runFailed("job \(job): no memory for its histograms (ENOMEM): \(ResourceLimits.memoryFix)")

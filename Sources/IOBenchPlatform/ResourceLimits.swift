@@ -9,7 +9,10 @@ public enum ResourceLimits {
 
     /// Bytes as MiB with one decimal, for limit messages.
     public static func mib(_ bytes: UInt64) -> String {
-        let tenths = (bytes * 10 + 524_288) / 1_048_576
+        // In tenths, from the MiB count and the remainder: no overflow near UInt64.max
+        // (a limit such as `prlimit --as=2^62` is a real value here).
+        let mib = bytes / 1_048_576
+        let tenths = mib * 10 + ((bytes % 1_048_576) * 10 + 524_288) / 1_048_576
         return "\(tenths / 10).\(tenths % 10) MiB"
     }
 

@@ -238,7 +238,6 @@ public struct ErrorSummary: Codable, Sendable {
     }
 }
 
-
 public struct JobSummary: Codable, Sendable {
     public var job: Int
     public var ios: UInt64

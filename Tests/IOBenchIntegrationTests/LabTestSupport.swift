@@ -17,7 +17,7 @@ import XCTest
 /// own while these run, so "nothing left behind" is checked for what can be the lab's:
 /// every loop device whose backing file, and every mount whose mount point, lies in this
 /// test's --dir.
-class LabTestCase: XCTestCase {
+class LabTestCase: XCTestCase, WatchesFiles {
     var dir: ScratchDirectory!
 
     /// The mkfs tools the test needs (all by default).
@@ -44,28 +44,11 @@ class LabTestCase: XCTestCase {
     }
 
     /// Loop devices bound to a file in `dir`, and mounts under it, one line each.
-    func leftovers() -> [String] {
-        let inside: (String) -> Bool = { $0.hasPrefix(self.dir.path + "/") }
-        let loops = LoopDevice.bound().filter { inside($0.backingFile) }.map { "loop \($0.device) -> \($0.backingFile)" }
-        let mounts = Mounts.entries().filter { inside($0.mountPoint) }.map { "mount \($0.mountPoint)" }
-        return loops + mounts
-    }
+    func leftovers() -> [String] { labLeftovers(under: dir.path) }
 
     /// Lab workspace directories left in `dir`.
     func workspaces() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix(LabWorkspace.prefix) }
-    }
-
-    func contents(_ file: String) -> String { (try? String(contentsOfFile: file, encoding: .utf8)) ?? "" }
-
-    /// Polls until `condition` holds or `timeout` passes.
-    func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
     }
 
     /// Arguments quoted for /bin/sh.
@@ -76,5 +59,30 @@ class LabTestCase: XCTestCase {
     /// signals reach iobench itself.
     func labLoggingTo(_ errFile: String, _ args: [String]) throws -> BackgroundIOBench {
         try BackgroundIOBench(executable: "/bin/sh", arguments: ["-c", "exec '\(CLI.binary)' \(quoted(["lab", "--dir", dir.path] + args)) 2>'\(errFile)'"])
+    }
+}
+
+/// Loop devices bound to a file under `path`, and mounts under it, one line each.
+func labLeftovers(under path: String) -> [String] {
+    let inside: (String) -> Bool = { $0.hasPrefix(path + "/") }
+    let loops = LoopDevice.bound().filter { inside($0.backingFile) }.map { "loop \($0.device) -> \($0.backingFile)" }
+    let mounts = Mounts.entries().filter { inside($0.mountPoint) }.map { "mount \($0.mountPoint)" }
+    return loops + mounts
+}
+
+/// File contents and polling for tests that watch a lab's stderr (LabTestCase and others).
+protocol WatchesFiles {}
+
+extension WatchesFiles {
+    func contents(_ file: String) -> String { (try? String(contentsOfFile: file, encoding: .utf8)) ?? "" }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
     }
 }

@@ -12,7 +12,7 @@ import XCTest
 /// Regression tests from the second adversarial review (branch review2). Each test states
 /// the promise it checks; they are expected to FAIL on the code they were written against
 /// (09e5878).
-final class Review2Tests: XCTestCase {
+final class Review2Tests: XCTestCase, WatchesFiles {
     var dir: ScratchDirectory!
 
     override func setUpWithError() throws {
@@ -24,23 +24,9 @@ final class Review2Tests: XCTestCase {
         }
     }
 
-    func contents(_ file: String) -> String { (try? String(contentsOfFile: file, encoding: .utf8)) ?? "" }
-
-    func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
     func leftovers() -> [String] {
-        let inside: (String) -> Bool = { $0.hasPrefix(self.dir.path + "/") }
-        let loops = LoopDevice.bound().filter { inside($0.backingFile) }.map { "loop \($0.device) -> \($0.backingFile)" }
-        let mounts = Mounts.entries().filter { inside($0.mountPoint) }.map { "mount \($0.mountPoint)" }
         let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix(LabWorkspace.prefix) }
-        return loops + mounts + dirs
+        return labLeftovers(under: dir.path) + dirs
     }
 
     /// README: "Only SIGKILL or a crash can leave mounts and loop devices behind."

@@ -47,4 +47,15 @@ final class UnitsTests: XCTestCase {
         XCTAssertEqual(Units.formatDuration(3_000_000_000), "3s")
         XCTAssertEqual(Units.formatDuration(500_000_000), "500ms")
     }
+
+    /// Limit messages print RLIMIT_AS in MiB; a limit near UInt64.max (prlimit --as=2^62)
+    /// must print, not trap on overflow.
+    func testMiBOfLimitsRoundsToTenthsWithoutOverflow() {
+        XCTAssertEqual(ResourceLimits.mib(80 << 20), "80.0 MiB")
+        XCTAssertEqual(ResourceLimits.mib(75_800_000), "72.3 MiB")
+        XCTAssertEqual(ResourceLimits.mib(1_048_576 + 52_429), "1.1 MiB")
+        XCTAssertEqual(ResourceLimits.mib(1 << 62), "4398046511104.0 MiB")
+        XCTAssertEqual(ResourceLimits.mib(UInt64.max), "17592186044416.0 MiB")
+    }
 }
+
