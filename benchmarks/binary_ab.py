@@ -23,6 +23,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -106,12 +107,23 @@ def main() -> int:
     p.add_argument("--fio", default=shutil.which("fio"), help="fio binary (default: from PATH; none: no fio column)")
     p.add_argument("--results", default=cf.DEFAULT_RESULTS)
     args = p.parse_args()
+    for name, path in [("--base", args.base), ("--new", args.new), ("--micro-base", args.micro_base),
+                       ("--micro-new", args.micro_new), ("--fio", args.fio)]:
+        if path and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            print(f"binary_ab: {name} {path} is not an executable file; build it first (make release)", file=sys.stderr)
+            return 2
+    unknown = [k for k in args.cases.split(",") if k not in cf.CASE_BY_KEY]
+    if unknown:
+        print(f"binary_ab: unknown case(s) {', '.join(unknown)}; choose from {', '.join(cf.CASE_BY_KEY)}", file=sys.stderr)
+        return 2
     cases = [cf.CASE_BY_KEY[k] for k in args.cases.split(",")]
     tools = ["base", "new"] + (["fio"] if args.fio else [])
     runs = len(cases) * len(tools) * args.rounds
     cf.log(f"binary_ab: {runs} runs of {(args.ramp_time + args.runtime) / 1000:.1f} s "
            f"(~{runs * (args.ramp_time + args.runtime + 600) / 60000:.1f} min)")
 
+    # SIGTERM unwinds like SIGINT, so the tmpfs file (RAM) is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signo, frame: sys.exit(128 + signo))
     target = cf.TargetSpec("shm", args.shm_path, "file on tmpfs")
     existed = os.path.exists(target.path)
     prep_args = argparse.Namespace(iobench=args.new, size=args.size)
