@@ -73,34 +73,17 @@ public struct EngineSetup {
     }
 }
 
-/// Where `reap` puts what completed: the slot of each read and the kernel's result
-/// (bytes read, or -errno).
-public struct CompletionBatch {
-    public let slots: UnsafeMutablePointer<UInt64>
-    public let results: UnsafeMutablePointer<Int32>
-    public let capacity: Int
+/// One completed read: the slot it was prepared in and the kernel's result (bytes
+/// read, or -errno).
+public struct Completion {
+    public var slot: Int
+    public var result: Int32
 
-    public init(capacity: Int) {
-        self.capacity = capacity
-        slots = .allocate(capacity: capacity)
-        results = .allocate(capacity: capacity)
+    @inlinable @inline(__always)
+    public init(slot: Int, result: Int32) {
+        self.slot = slot
+        self.result = result
     }
-
-    /// With malloc: nil when memory is short (instead of the abort of `init(capacity:)`).
-    public init?(allocating capacity: Int) {
-        guard let block = iob_malloc(capacity * 12) else { return nil }
-        self.capacity = capacity
-        slots = block.bindMemory(to: UInt64.self, capacity: capacity)
-        results = (block + capacity * 8).bindMemory(to: Int32.self, capacity: capacity)
-    }
-
-    public func deallocate() {
-        slots.deallocate()
-        results.deallocate()
-    }
-
-    /// Frees a batch made by `init?(allocating:)`.
-    public func free() { iob_free(UnsafeMutableRawPointer(slots)) }
 }
 
 /// The narrow contract every engine meets, after fio's ioengine_ops: prepare reads one
@@ -117,9 +100,16 @@ public protocol IOEngine: AnyObject {
     /// next: an engine may then fold this submit into the reap's wait (one system call
     /// for both, as t/io_uring does).
     func commit(beforeReap: Bool) throws(IOBenchError)
-    /// Waits for at least `minimum` completions (fewer only if fewer are in flight), then
-    /// copies out up to `batch.capacity` of them and returns how many.
-    func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int
+    /// Waits for at least `minimum` completions (fewer only if fewer are in flight, or
+    /// none when the wait timed out after `reapTimeoutNs`) and returns how many are ready,
+    /// at most the queue depth. They are read in place with `completion(_:)` and handed
+    /// back with one `consume(_:)`, as t/io_uring walks its CQ ring: nothing is copied
+    /// out and the CQ head moves once per batch.
+    func reap(minimum: Int) throws(IOBenchError) -> Int
+    /// Completion `i` (0 ≤ i < the count the last `reap` returned).
+    func completion(_ i: Int) -> Completion
+    /// Releases the last reap's `count` completions.
+    func consume(_ count: Int)
     /// What an io_uring engine's ring runs with (nil for the others); read once per job,
     /// after the loop.
     var ringInfo: RingInfo? { get }

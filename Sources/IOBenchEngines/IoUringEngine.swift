@@ -11,9 +11,9 @@ public final class IoUringEngine: IOEngine {
 
     @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
     @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
-    @inline(__always) public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
-        try ring.reap(minimum: minimum, into: batch)
-    }
+    @inline(__always) public func reap(minimum: Int) throws(IOBenchError) -> Int { try ring.reap(minimum: minimum) }
+    @inline(__always) public func completion(_ i: Int) -> Completion { ring.completion(i) }
+    @inline(__always) public func consume(_ count: Int) { ring.consume(count) }
 
     public var ringInfo: RingInfo? { ring.info }
 }

@@ -83,6 +83,7 @@ public final class IoUringRing {
         info = RingInfo(setupFlags: flags, registeredRingFd: registered, features: r.pointee.features,
                         sqEntries: r.pointee.sq.ring_entries, cqEntries: r.pointee.cq.ring_entries)
         blockSize = UInt32(setup.blockSize)
+        depth = setup.queueDepth
         buffers = setup.buffers
         fixedBuffers = setup.options.fixedBuffers
 
@@ -154,8 +155,12 @@ public final class IoUringRing {
         prepared = 0
     }
 
+    /// The CQ head at the last reap; its completions are read from there in place.
+    var cqHead: UInt32 = 0
+    let depth: Int
+
     @inline(__always)
-    func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
+    func reap(minimum: Int) throws(IOBenchError) -> Int {
         if deferred {
             deferred = false
             var r: Int32
@@ -165,7 +170,7 @@ public final class IoUringRing {
                 repeat { r = iob_ring_submit_and_wait_timeout(ring, UInt32(minimum), reapTimeoutNs) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
                 guard r >= 0 || r == -ETIME else { throw .runFailed("io_uring_enter (submit and wait) failed: \(Errno(-r))") }
                 prepared = 0
-                return Int(iob_ring_reap(ring, batch.slots, batch.results, UInt32(batch.capacity)))
+                return ready()
             }
             repeat { r = iob_ring_submit_and_wait(ring, UInt32(minimum)) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
             guard r >= 0 else { throw .runFailed("io_uring_enter (submit and wait) failed: \(Errno(-r))") }
@@ -181,6 +186,23 @@ public final class IoUringRing {
                 guard r == 0 else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
             }
         }
-        return Int(iob_ring_reap(ring, batch.slots, batch.results, UInt32(batch.capacity)))
+        return ready()
+    }
+
+    @inline(__always)
+    func ready() -> Int {
+        cqHead = iob_ring_cq_head(ring)
+        return min(Int(iob_ring_cq_ready(ring)), depth)
+    }
+
+    @inline(__always)
+    func completion(_ i: Int) -> Completion {
+        let pos = cqHead &+ UInt32(truncatingIfNeeded: i)
+        return Completion(slot: Int(truncatingIfNeeded: iob_ring_cqe_user_data(ring, pos)), result: iob_ring_cqe_res(ring, pos))
+    }
+
+    @inline(__always)
+    func consume(_ count: Int) {
+        if count > 0 { iob_ring_cq_advance(ring, UInt32(truncatingIfNeeded: count)) }
     }
 }

@@ -9,7 +9,9 @@ import IOBenchWorkload
 /// and record. Generic over the engine so each engine gets its own specialised copy (made
 /// by `runEngineJob`, in this module); no allocation, locking or dynamic dispatch happens
 /// per I/O. Clock reads: one per commit (the submit time of its whole batch) and one per
-/// reaped batch.
+/// reaped batch. Completions are read where the engine's kernel interface put them (the
+/// CQ ring, libaio's event array); latencies go into a counts buffer the job owns
+/// (`JobHistogram`), turned into a `LatencyHistogram` value after the loop.
 @inline(never)
 func runJobLoop<E: IOEngine>(
     engine: E,
@@ -32,21 +34,30 @@ func runJobLoop<E: IOEngine>(
     }
     defer { memory.free() }
     let freeSlots = memory.freeSlots
-    let submitTimes = memory.submitTimes
-    let slotOffsets = memory.slotOffsets
-    let slotFileOffsets = memory.slotFileOffsets
-    // Whether a slot's read was submitted in the measured phase (sampled or not).
-    let slotMeasured = memory.slotMeasured
+    let slots = memory.slots
     let timeline = memory.timeline
-    let batch = memory.batch
     for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
-    // Room reserved by the caller (CaseRunner.runJob), checked again under the lock.
-    guard var hist = checkedHistogram() else {
-        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
-        return out
+    // The counts the loop records into: one buffer, or with --hist-log the collector's
+    // two (it keeps the job's total).
+    let intervalNs = plan.intervalNs ?? 0
+    var collector: IntervalCollector?
+    var hist: JobHistogram
+    var histIndex = 0
+    if intervalNs > 0 {
+        switch IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1) {
+        case .success(let c): collector = c; hist = c.first
+        case .failure(let e): out.failure = e; return out
+        }
+    } else {
+        guard let h = JobHistogram() else {
+            out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
+            return out
+        }
+        hist = h
     }
+    defer { if collector == nil { hist.free() } }
     var recorded: UInt64 = 0
     var errors: UInt64 = 0
     var shortReads: UInt64 = 0
@@ -71,20 +82,7 @@ func runJobLoop<E: IOEngine>(
     var recordedAtLastSecond: UInt64 = 0
     var usageStart = ThreadUsage.current()
     let limit = plan.ioLimit ?? UInt64.max
-    // Interval histograms: `hist` then holds the current interval only and is folded
-    // into `total` at each boundary (O(buckets) once per interval, nothing per read).
-    let intervalNs = plan.intervalNs ?? 0
-    var total = LatencyHistogram.empty
-    if intervalNs > 0 {
-        guard let t = checkedHistogram() else {
-            out.failure = .runFailed("no memory for the job's histograms (ENOMEM): \(ResourceLimits.memoryFix)")
-            return out
-        }
-        total = t
-    }
     var intervalStart = measureStart
-    var intervals: [IntervalHistogram] = []
-    if intervalNs > 0 { intervals.reserveCapacity(plan.timelineCapacity + 1) }
     var now = start
     let every = plan.latencyEvery
     var commits: UInt64 = 0
@@ -103,8 +101,8 @@ func runJobLoop<E: IOEngine>(
             while i < n {
                 let slot = freeSlots[freeCount &- 1 &- i]
                 let offset = offsets.next()
-                slotOffsets[slot] = offset
-                slotFileOffsets[slot] = offsets.lastFileOffset
+                slots[slot].offset = offset
+                slots[slot].fileOffset = offsets.lastFileOffset
                 engine.prepare(slot: slot, offset: offset)
                 i &+= 1
             }
@@ -115,8 +113,8 @@ func runJobLoop<E: IOEngine>(
             i = 0
             while i < n {
                 let slot = freeSlots[freeCount &- 1 &- i]
-                submitTimes[slot] = submitTime
-                slotMeasured[slot] = measuring
+                slots[slot].submitTime = submitTime
+                slots[slot].measured = measuring
                 i &+= 1
             }
             freeCount &-= n
@@ -135,7 +133,7 @@ func runJobLoop<E: IOEngine>(
 
         let k: Int
         do {
-            k = try engine.reap(minimum: min(plan.completeBatch, inflight), into: batch)
+            k = try engine.reap(minimum: min(plan.completeBatch, inflight))
         } catch {
             out.failure = error
             break loop
@@ -149,12 +147,13 @@ func runJobLoop<E: IOEngine>(
         if clockRead { now = monotonicNanoseconds() }
         var j = 0
         while j < k {
-            let slot = Int(truncatingIfNeeded: batch.slots[j])
-            let res = batch.results[j]
+            let c = engine.completion(j)
+            let slot = c.slot
+            let res = c.result
             if res == bs {
                 // Reads submitted during the ramp are not measured, even if they complete after it.
-                if slotMeasured[slot] {
-                    let t0 = submitTimes[slot]
+                if slots[slot].measured {
+                    let t0 = slots[slot].submitTime
                     if t0 != 0 {
                         if !clockRead { now = monotonicNanoseconds(); clockRead = true }
                         hist.record(now &- t0)
@@ -165,9 +164,9 @@ func runJobLoop<E: IOEngine>(
                     verified &+= 1
                     let ok = plan.verifyZeros
                         ? Stamp.isZero(buffers.buffer(slot), count: plan.blockSize)
-                        : Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slotFileOffsets[slot])
+                        : Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slots[slot].fileOffset)
                     if !ok {
-                        if mismatches == 0 { out.firstMismatchOffset = slotFileOffsets[slot] }
+                        if mismatches == 0 { out.firstMismatchOffset = slots[slot].fileOffset }
                         mismatches &+= 1
                     }
                 }
@@ -178,12 +177,12 @@ func runJobLoop<E: IOEngine>(
                     errors &+= 1
                     if out.firstErrno == nil {
                         out.firstErrno = -res
-                        out.firstError = "read of \(plan.blockSize) bytes at offset \(slotOffsets[slot]) failed: \(Errno(-res))"
+                        out.firstError = "read of \(plan.blockSize) bytes at offset \(slots[slot].offset) failed: \(Errno(-res))"
                     }
                 } else {
                     shortReads &+= 1
                     if out.firstError == nil {
-                        out.firstError = "short read at offset \(slotOffsets[slot]): \(res) of \(plan.blockSize) bytes (end of file or a truncated target)"
+                        out.firstError = "short read at offset \(slots[slot].offset): \(res) of \(plan.blockSize) bytes (end of file or a truncated target)"
                     }
                 }
                 // Polled reads that the device cannot poll never succeed: stop even when
@@ -195,6 +194,7 @@ func runJobLoop<E: IOEngine>(
             freeCount &+= 1
             j &+= 1
         }
+        engine.consume(k)
         inflight &-= k
         if stop.load(ordering: .relaxed) {
             issuing = false
@@ -229,18 +229,14 @@ func runJobLoop<E: IOEngine>(
                 recordedAtLastSecond = recorded
                 nextSecond &+= 1_000_000_000
             }
-            if intervalNs > 0 && now &- intervalStart >= intervalNs {
-                // Once per interval, never per read: a new histogram, checked first.
-                guard let next = checkedHistogram() else {
-                    out.failure = .runFailed("no memory for interval histogram \(intervals.count + 1) (ENOMEM; --hist-log keeps one per interval and job): use a longer --hist-interval, a shorter --runtime, or raise ulimit -v")
-                    issuing = false
+            if let collector, now &- intervalStart >= intervalNs {
+                // Once per interval: hand the full buffer to the collector's thread and
+                // go on with the other one (already empty). Busy: keep this one.
+                if let next = collector.handOff(hist, index: histIndex, start: intervalStart &- measureStart, length: now &- intervalStart) {
+                    hist = next
+                    histIndex = 1 &- histIndex
                     intervalStart = now
-                    continue
                 }
-                intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: now &- intervalStart, histogram: hist))
-                total.add(hist)
-                hist = next
-                intervalStart = now
             }
             if recorded &+ failedMeasured >= limit { issuing = false }
         } else if now >= rampEnd {
@@ -259,16 +255,23 @@ func runJobLoop<E: IOEngine>(
     let end = monotonicNanoseconds()
     out.usage = ThreadUsage.current() - usageStart
     out.elapsedNs = measuring ? end &- measureStart : 0
-    if intervalNs > 0 {
-        if hist.count > 0 || hist.outOfRange > 0 {
-            intervals.append(IntervalHistogram(startNs: intervalStart &- measureStart, lengthNs: end &- intervalStart, histogram: hist))
-        }
-        total.add(hist)
-        hist = total
-        out.intervals = intervals
-    }
     out.measureStartEpochNs = wallClockNanoseconds() &- (monotonicNanoseconds() &- measureStart)
-    out.histogram = hist
+    var counts = hist
+    if let collector {
+        collector.finish(last: hist, index: histIndex, start: intervalStart &- measureStart, length: end &- intervalStart)
+        counts = collector.total
+        out.intervals = collector.intervals
+    }
+    // The counts become the outcome's histogram value: its memory is checked first
+    // (under RLIMIT_AS a Swift allocation that fails aborts the process).
+    if counts.isEmpty {
+        out.histogram = LatencyHistogram.empty
+    } else if var h = checkedHistogram() {
+        counts.latencyHistogram(into: &h)
+        out.histogram = h
+    } else {
+        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
+    }
     out.ios = recorded
     out.errors = errors
     out.shortReads = shortReads
@@ -279,7 +282,7 @@ func runJobLoop<E: IOEngine>(
     return out
 }
 
-/// Serialises checkedHistogram across jobs (once per job and interval, never per read).
+/// Serialises checkedHistogram across jobs (once per job, never per read).
 let histogramAllocation = ManagedAtomic<Bool>(false)
 
 /// A new histogram, or nil when its memory cannot be had. Swift aborts when an
@@ -294,33 +297,34 @@ func checkedHistogram() -> LatencyHistogram? {
     return LatencyHistogram()
 }
 
+/// What the loop knows about one slot's read in flight, in one struct so a completion
+/// touches one cache line (where four tables used to take four).
+struct SlotState {
+    /// Submit time of the read (0: its latency is not sampled).
+    var submitTime: UInt64 = 0
+    /// The offset read (in the target or, for a class, in the raw device) and the file
+    /// offset whose stamp it must carry.
+    var offset: UInt64 = 0
+    var fileOffset: UInt64 = 0
+    /// Submitted in the measured phase (ramp reads are not measured).
+    var measured = false
+}
+
 /// The job loop's tables, allocated with malloc before the loop (nil when memory is
 /// short) and freed after it.
 struct JobMemory {
     let freeSlots: UnsafeMutablePointer<Int>
-    let submitTimes: UnsafeMutablePointer<UInt64>
-    let slotOffsets: UnsafeMutablePointer<UInt64>
-    let slotFileOffsets: UnsafeMutablePointer<UInt64>
-    let slotMeasured: UnsafeMutablePointer<Bool>
+    let slots: UnsafeMutablePointer<SlotState>
     let timeline: UnsafeMutablePointer<UInt64>
-    let batch: CompletionBatch
 
     init?(queueDepth qd: Int, timelineCapacity: Int) {
-        guard let block = iob_malloc(qd * (8 * 4 + 1 + 7) + timelineCapacity * 8) else { return nil }
-        guard let batch = CompletionBatch(allocating: qd) else { iob_free(block); return nil }
-        // One block: the 8-byte tables first, then the timeline, then the flags.
-        freeSlots = block.bindMemory(to: Int.self, capacity: qd)
-        submitTimes = (block + qd * 8).bindMemory(to: UInt64.self, capacity: qd)
-        slotOffsets = (block + qd * 16).bindMemory(to: UInt64.self, capacity: qd)
-        slotFileOffsets = (block + qd * 24).bindMemory(to: UInt64.self, capacity: qd)
-        timeline = (block + qd * 32).bindMemory(to: UInt64.self, capacity: timelineCapacity)
-        slotMeasured = (block + qd * 32 + timelineCapacity * 8).bindMemory(to: Bool.self, capacity: qd)
-        slotMeasured.initialize(repeating: false, count: qd)
-        self.batch = batch
+        let slotBytes = qd * MemoryLayout<SlotState>.stride
+        guard let block = iob_malloc(slotBytes + qd * 8 + timelineCapacity * 8) else { return nil }
+        slots = block.bindMemory(to: SlotState.self, capacity: qd)
+        slots.initialize(repeating: SlotState(), count: qd)
+        freeSlots = (block + slotBytes).bindMemory(to: Int.self, capacity: qd)
+        timeline = (block + slotBytes + qd * 8).bindMemory(to: UInt64.self, capacity: timelineCapacity)
     }
 
-    func free() {
-        iob_free(UnsafeMutableRawPointer(freeSlots))
-        batch.free()
-    }
+    func free() { iob_free(UnsafeMutableRawPointer(slots)) }
 }

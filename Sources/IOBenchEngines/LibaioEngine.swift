@@ -77,19 +77,22 @@ public final class LibaioEngine: IOEngine {
     }
 
     @inline(__always)
-    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int {
-        let cap = min(batch.capacity, depth)
+    public func reap(minimum: Int) throws(IOBenchError) -> Int {
         var n: Int32
         repeat {
-            n = io_getevents(ctx, minimum, cap, events, timeout)
+            n = io_getevents(ctx, minimum, depth, events, timeout)
         } while n == -EINTR
         guard n >= 0 else { throw .runFailed("io_getevents failed: \(Errno(-n))") }
-        var i = 0
-        while i < Int(n) {
-            batch.slots[i] = iob_aio_event_data(events + i)
-            batch.results[i] = Int32(truncatingIfNeeded: iob_aio_event_res(events + i))
-            i &+= 1
-        }
         return Int(n)
     }
+
+    /// io_getevents has already copied the events into this engine's array.
+    @inline(__always)
+    public func completion(_ i: Int) -> Completion {
+        Completion(slot: Int(truncatingIfNeeded: iob_aio_event_data(events + i)),
+                   result: Int32(truncatingIfNeeded: iob_aio_event_res(events + i)))
+    }
+
+    @inline(__always)
+    public func consume(_ count: Int) {}
 }

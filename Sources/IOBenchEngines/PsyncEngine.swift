@@ -32,5 +32,11 @@ public final class PsyncEngine: IOEngine {
     }
 
     @inline(__always)
-    public func reap(minimum: Int, into batch: CompletionBatch) throws(IOBenchError) -> Int { pending.reap(into: batch) }
+    public func reap(minimum: Int) throws(IOBenchError) -> Int { pending.reap() }
+
+    @inline(__always)
+    public func completion(_ i: Int) -> Completion { pending.completion() }
+
+    @inline(__always)
+    public func consume(_ count: Int) { pending.consume() }
 }

@@ -1,5 +1,5 @@
 /// The one read a synchronous engine has in flight: `prepare` records it, the engine's
-/// `commit` performs it, `reap` hands back its result. Shared by psync and pvsync2, which
+/// `commit` performs it, `reap`, `completion` and `consume` hand back its result. Shared by psync and pvsync2, which
 /// differ only in the system call.
 struct SyncReadSlot {
     var slot = -1
@@ -13,11 +13,11 @@ struct SyncReadSlot {
     }
 
     @inline(__always)
-    mutating func reap(into batch: CompletionBatch) -> Int {
-        guard slot >= 0 else { return 0 }
-        batch.slots[0] = UInt64(slot)
-        batch.results[0] = result
-        slot = -1
-        return 1
-    }
+    func reap() -> Int { slot >= 0 ? 1 : 0 }
+
+    @inline(__always)
+    func completion() -> Completion { Completion(slot: slot, result: result) }
+
+    @inline(__always)
+    mutating func consume() { slot = -1 }
 }

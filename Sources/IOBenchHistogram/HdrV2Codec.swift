@@ -21,12 +21,12 @@ public enum HdrV2Codec {
     package static let compressedCookie: UInt32 = 0x1c84_9314
 
     /// Index layout for (lowest=1, 3 significant digits): 2048 sub-buckets.
-    struct Layout {
-        let unitMagnitude: Int
-        let subBucketHalfCountMagnitude: Int
-        let subBucketHalfCount: Int
-        let subBucketMask: UInt64
-        let leadingZeroCountBase: Int
+    package struct Layout: Sendable {
+        package let unitMagnitude: Int
+        package let subBucketHalfCountMagnitude: Int
+        package let subBucketHalfCount: Int
+        package let subBucketMask: UInt64
+        package let leadingZeroCountBase: Int
 
         init(lowest: UInt64, digits: Int) {
             let largestSingleUnit = 2 * UInt64(pow(10.0, Double(digits)))
@@ -39,13 +39,13 @@ public enum HdrV2Codec {
             leadingZeroCountBase = 64 - unitMagnitude - subBucketHalfCountMagnitude - 1
         }
 
-        func index(of value: UInt64) -> Int {
+        package func index(of value: UInt64) -> Int {
             let bucket = leadingZeroCountBase - (value | subBucketMask).leadingZeroBitCount
             let subBucket = Int(value >> UInt64(bucket + unitMagnitude))
             return ((bucket + 1) << subBucketHalfCountMagnitude) + (subBucket - subBucketHalfCount)
         }
 
-        func value(at index: Int) -> UInt64 {
+        package func value(at index: Int) -> UInt64 {
             var bucket = (index >> subBucketHalfCountMagnitude) - 1
             var subBucket = (index & (subBucketHalfCount - 1)) + subBucketHalfCount
             if bucket < 0 {
@@ -56,7 +56,7 @@ public enum HdrV2Codec {
         }
     }
 
-    static let layout = Layout(lowest: LatencyHistogram.lowest, digits: LatencyHistogram.significantDigits)
+    package static let layout = Layout(lowest: LatencyHistogram.lowest, digits: LatencyHistogram.significantDigits)
 
     /// The counts array of `h`, dense, up to the index of its highest recorded value.
     static func denseCounts(_ h: Histogram<UInt64>) -> [UInt64] {
@@ -77,8 +77,17 @@ public enum HdrV2Codec {
     }
 
     public static func encode(_ h: Histogram<UInt64>) -> String {
+        denseCounts(h).withUnsafeBufferPointer { encode(counts: $0) }
+    }
+
+    /// The V2 string of a counts array in `LatencyHistogram`'s index layout (a job's
+    /// counts buffer, up to its highest recorded index).
+    public static func encode(counts all: UnsafeBufferPointer<UInt64>) -> String {
+        // Up to the last count that is not zero, as Java writes it.
+        var n = all.count
+        while n > 0 && all[n - 1] == 0 { n -= 1 }
+        let counts = UnsafeBufferPointer(rebasing: all[0 ..< n])
         var payload: [UInt8] = []
-        let counts = denseCounts(h)
         var i = 0
         while i < counts.count {
             if counts[i] == 0 {
@@ -152,6 +161,31 @@ public enum HdrV2Codec {
 
     /// Decodes a compressed V2 string into a histogram of iobench's range.
     public static func decode(_ base64: String) throws -> LatencyHistogram {
+        let counts = try decodeCounts(base64)
+        var h = LatencyHistogram()
+        for index in 0 ..< counts.count where counts[index] > 0 {
+            let c = counts[index]
+            // V2 carries buckets, not exact values: record each bucket's highest
+            // equivalent value, as other implementations report it.
+            let value = Swift.min(h.histogram.highestEquivalentForValue(layout.value(at: index)), LatencyHistogram.highest)
+            guard h.histogram.record(value, count: c) else { throw DecodeError.malformed("value beyond 60 s") }
+        }
+        h.sum = exactSum(mean: h.histogram.mean, count: h.histogram.totalCount)
+        return h
+    }
+
+    /// The counts of a compressed V2 string in `LatencyHistogram`'s index layout
+    /// (`JobHistogram.length` of them).
+    public static func decodeCounts(_ base64: String) throws -> [UInt64] {
+        var counts = [UInt64](repeating: 0, count: JobHistogram.length)
+        try decodeCounts(base64, adding: &counts)
+        return counts
+    }
+
+    /// Adds the counts of a compressed V2 string into `counts` (`JobHistogram.length`
+    /// long): what merging intervals needs, without making histogram values.
+    public static func decodeCounts(_ base64: String, adding counts: inout [UInt64]) throws {
+        precondition(counts.count == JobHistogram.length)
         let raw = try uncompressed(base64)
         guard raw.count >= 40, readBE32(raw, 0) & ~0xf0 == encodingCookie & ~0xf0 else {
             throw DecodeError.malformed("wrong inner cookie")
@@ -163,7 +197,6 @@ public enum HdrV2Codec {
         guard lowest == LatencyHistogram.lowest, digits == LatencyHistogram.significantDigits else {
             throw DecodeError.malformed("histogram parameters (lowest \(lowest), \(digits) digits) differ from iobench's (1 ns, 3 digits)")
         }
-        var h = LatencyHistogram()
         var pos = 40
         let end = 40 + payloadLength
         var index = 0
@@ -179,24 +212,17 @@ public enum HdrV2Codec {
                 index += Int(-v)
             } else {
                 if v > 0 {
-                    // V2 carries buckets, not exact values: record each bucket's highest
-                    // equivalent value, as other implementations report it.
-                    let low = layout.value(at: index)
-                    guard low <= LatencyHistogram.highest else { throw DecodeError.malformed("value beyond 60 s") }
-                    let value = Swift.min(h.histogram.highestEquivalentForValue(low), LatencyHistogram.highest)
+                    guard layout.value(at: index) <= LatencyHistogram.highest else { throw DecodeError.malformed("value beyond 60 s") }
                     // No run records 2^56 reads; a larger total is damage (and could
                     // overflow when merged).
                     total = total &+ UInt64(v)
                     guard UInt64(v) < 1 << 56, total < 1 << 56 else { throw DecodeError.malformed("counts beyond any real run") }
-                    guard h.histogram.record(value, count: UInt64(v)) else {
-                        throw DecodeError.malformed("value beyond 60 s")
-                    }
+                    // value(at:) ≤ 60 s keeps the index below JobHistogram.length.
+                    counts[index] &+= UInt64(v)
                 }
                 index += 1
             }
         }
-        h.sum = exactSum(mean: h.histogram.mean, count: h.histogram.totalCount)
-        return h
     }
 
     /// mean × count as an exact sum, or 0 when a damaged file's mean is not a latency.

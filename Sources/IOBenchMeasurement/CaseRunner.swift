@@ -116,8 +116,10 @@ public struct CaseRunner {
             iob_malloc_for_address_limit()
             let used = ResourceLimits.addressSpaceInUse() ?? 0
             let perJob = Self.addressSpacePerJob(spec, intervalNs: intervalNs)
-            // --hist-log: the case's merged interval histograms, once.
-            let need = perJob &* UInt64(jobs) &+ LatencyHistogram.countsBytes &* Self.expectedIntervals(spec, intervalNs)
+            // --hist-log: the case's merged intervals (compressed) and the two histograms
+            // each merge decodes.
+            let merged = intervalNs == nil ? 0 : Self.intervalBytes &* Self.expectedIntervals(spec, intervalNs) &+ 2 &* LatencyHistogram.countsBytes
+            let need = perJob &* UInt64(jobs) &+ merged
             if used &+ need > limit {
                 let room = limit > used ? (limit - used) / perJob : 0
                 throw .runFailed("\(jobs) jobs need ~\(ResourceLimits.mib(need)) of address space (\(ResourceLimits.mib(perJob)) each); the limit (ulimit -v, RLIMIT_AS) is \(ResourceLimits.mib(limit)), \(ResourceLimits.mib(used)) in use; lower --numjobs\(room > 0 ? " to \(room)" : ""), --iodepth or --bs, or raise ulimit -v")
@@ -125,8 +127,6 @@ public struct CaseRunner {
         }
     }
 
-    /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
-    /// its histograms and slot tables, and malloc's slack.
     /// Interval histograms a job keeps with --hist-log (one per interval of the measured
     /// time, plus the last partial one); 1 when the run is not timed.
     static func expectedIntervals(_ spec: CaseSpec, _ intervalNs: UInt64?) -> UInt64 {
@@ -135,6 +135,12 @@ public struct CaseRunner {
         return runtime / iv + 2
     }
 
+    /// An upper bound of one interval's compressed V2 string: a few KiB for a second of
+    /// reads spread over every bucket a disk shows.
+    static let intervalBytes: UInt64 = 16 << 10
+
+    /// What one job maps, estimated from above: its stack, buffers, the engine's rings,
+    /// its histograms and slot tables, and malloc's slack.
     static func addressSpacePerJob(_ spec: CaseSpec, intervalNs: UInt64?) -> UInt64 {
         let qd = UInt64(spec.queueDepth)
         let page: UInt64 = 4096
@@ -144,7 +150,9 @@ public struct CaseRunner {
         // ring is smaller. Rounded to pages, plus the ring headers.
         let rings = (qd * (64 + 4 + 32) + page - 1) / page * page + 4 * page
         let slots = qd * 64
-        let hist = LatencyHistogram.countsBytes * (2 + expectedIntervals(spec, intervalNs))
+        // The loop's counts buffer (with --hist-log two and the total) and the histogram
+        // value made after the loop; each interval kept compressed.
+        let hist = LatencyHistogram.countsBytes * (intervalNs == nil ? 2 : 4) + intervalBytes * expectedIntervals(spec, intervalNs)
         return buffers + stack + rings + slots + hist + (256 << 10)
     }
 
@@ -158,10 +166,10 @@ public struct CaseRunner {
                 return o
             }
         }
-        // Room for what the loop allocates through Swift (its histograms), which aborts
-        // on failure: reserved here with malloc, which reports it, and handed back just
-        // before the loop so the histograms take its place.
-        let reserveBytes = Int(LatencyHistogram.countsBytes) * (intervalNs != nil ? 2 : 1) + (64 << 10)
+        // Room for the job's counts buffers (1, or 3 with --hist-log) and the histogram
+        // value made from them after the loop: reserved here with malloc, which reports
+        // a failure, and handed back just before the loop so they take its place.
+        let reserveBytes = Int(LatencyHistogram.countsBytes) * (intervalNs != nil ? 4 : 2) + (64 << 10)
         guard let reserve = iob_malloc(reserveBytes) else {
             var o = JobOutcome()
             o.failure = .runFailed("job \(job): no memory for its histograms (ENOMEM): \(ResourceLimits.memoryFix)")

@@ -39,10 +39,10 @@ public enum IntervalLog {
         out += "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
         for i in intervals {
             if let tag = i.tag { out += "Tag=\(sanitizedTag(tag))," }
-            let maxValue = i.histogram.count == 0 ? 0 : i.histogram.histogram.max
+            let maxValue = i.count == 0 ? 0 : i.histogram.histogram.max
             out += "\(nanosAsSeconds(i.startNs)),\(nanosAsSeconds(i.lengthNs)),"
             out += fixed3(Double(maxValue) / maxValueUnitRatio) + ","
-            out += HdrV2Codec.encode(i.histogram) + "\n"
+            out += i.encoded + "\n"
         }
         return out
     }

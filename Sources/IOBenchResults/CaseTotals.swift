@@ -94,10 +94,10 @@ extension CaseResult {
         bytesPerSecond = iops * Double(spec.blockSize)
         measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
         ring = outcomes.lazy.compactMap(\.ring).first
-        for o in outcomes {
-            for (k, iv) in o.intervals.enumerated() {
-                if k < intervals.count { intervals[k].histogram.add(iv.histogram) } else { intervals.append(iv) }
-            }
+        // The jobs' k-th intervals make the case's k-th, merged once each.
+        let intervalCount = outcomes.map(\.intervals.count).max() ?? 0
+        intervals = (0 ..< intervalCount).map { k in
+            IntervalHistogram.merged(outcomes.compactMap { k < $0.intervals.count ? $0.intervals[k] : nil })
         }
         latency = totals.latency
         cpu = totals.cpu

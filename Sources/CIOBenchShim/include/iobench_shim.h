@@ -129,6 +129,21 @@ static inline unsigned iob_ring_reap(struct io_uring *ring, uint64_t *user_data,
 
 static inline unsigned iob_ring_cq_ready(struct io_uring *ring) { return io_uring_cq_ready(ring); }
 
+/// The CQ head, read once per reap: the ready completions are at head, head+1, ...
+/// (io_uring_cq_ready's acquire load of the tail has made them visible).
+static inline unsigned iob_ring_cq_head(const struct io_uring *ring) { return *ring->cq.khead; }
+
+/// The CQE at ring position `pos` (head + i), read in place (no CQE32 rings here).
+static inline uint64_t iob_ring_cqe_user_data(const struct io_uring *ring, unsigned pos) {
+    return ring->cq.cqes[pos & ring->cq.ring_mask].user_data;
+}
+static inline int32_t iob_ring_cqe_res(const struct io_uring *ring, unsigned pos) {
+    return ring->cq.cqes[pos & ring->cq.ring_mask].res;
+}
+
+/// Hands `n` CQEs back to the kernel: one release store of the head per batch.
+static inline void iob_ring_cq_advance(struct io_uring *ring, unsigned n) { io_uring_cq_advance(ring, n); }
+
 // ---- libaio ----------------------------------------------------------------
 
 static inline void iob_aio_prep_pread(struct iocb *iocb, int fd, void *buf, size_t count,
@@ -216,6 +231,7 @@ static inline int iob_thread_detach(pthread_t tid) { return pthread_detach(tid);
 /// malloc that reports failure (Swift's own allocations abort the process instead).
 static inline void *iob_malloc(size_t n) { return malloc(n ? n : 1); }
 static inline void iob_free(void *p) { free(p); }
+static inline void *iob_calloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 
 /// Whether `n` bytes can be allocated right now (allocated and freed again).
 static inline int iob_can_allocate(size_t n) {
