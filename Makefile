@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Package.swift only point down).
 LAYER_CHECK = --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release run test bench ab micro gate-calibration lab-time class-drift clean
+.PHONY: all deps build release run test bench ab limits micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -56,6 +56,13 @@ ab: release
 	@test -n "$(BASE)" || { echo "make ab: set BASE to the other build's .build/release directory" >&2; exit 2; }
 	python3 benchmarks/binary_ab.py --base $(BASE)/iobench --micro-base $(BASE)/iobench-micro \
 		--micro-new .build/release/iobench-micro
+
+## iobench's own cost per I/O at the limit against t/io_uring and fio, in one go (issue 12's
+## goals table; about 5 minutes). FIO_SRC is fio's source tree: t/io_uring is built there
+## when missing (see benchmarks/README.md).
+limits: release
+	@scripts/install-deps.sh bench
+	python3 benchmarks/engine_limits.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release
