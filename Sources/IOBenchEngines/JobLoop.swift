@@ -59,7 +59,7 @@ func runJobLoop<E: IOEngine>(
     var timelineTruncated = false
     var issuing = true
 
-    let start = monotonicNanoseconds()
+    let start = plan.clock.now()
     var measuring = plan.rampNs == 0
     var measureStart = start
     let rampEnd = start &+ plan.rampNs
@@ -111,7 +111,7 @@ func runJobLoop<E: IOEngine>(
             // 0 marks a read whose latency is not sampled.
             let sampled = every == 1 || (every > 1 && commits % UInt64(every) == 0)
             commits &+= 1
-            let submitTime = sampled ? monotonicNanoseconds() : 0
+            let submitTime = sampled ? plan.clock.now() : 0
             i = 0
             while i < n {
                 let slot = freeSlots[freeCount &- 1 &- i]
@@ -146,7 +146,7 @@ func runJobLoop<E: IOEngine>(
         // the deadline and the drain's grace period pass on a device that has stalled.
         reaps &+= 1
         var clockRead = every == 1 || reaps & 7 == 0 || k == 0
-        if clockRead { now = monotonicNanoseconds() }
+        if clockRead { now = plan.clock.now() }
         var j = 0
         while j < k {
             let slot = Int(truncatingIfNeeded: batch.slots[j])
@@ -156,7 +156,7 @@ func runJobLoop<E: IOEngine>(
                 if slotMeasured[slot] {
                     let t0 = submitTimes[slot]
                     if t0 != 0 {
-                        if !clockRead { now = monotonicNanoseconds(); clockRead = true }
+                        if !clockRead { now = plan.clock.now(); clockRead = true }
                         hist.record(now &- t0)
                     }
                     recorded &+= 1
@@ -256,7 +256,7 @@ func runJobLoop<E: IOEngine>(
         progress.store(recorded, ordering: .relaxed)
     }
 
-    let end = monotonicNanoseconds()
+    let end = plan.clock.now()
     out.usage = ThreadUsage.current() - usageStart
     out.elapsedNs = measuring ? end &- measureStart : 0
     if intervalNs > 0 {
@@ -267,7 +267,7 @@ func runJobLoop<E: IOEngine>(
         hist = total
         out.intervals = intervals
     }
-    out.measureStartEpochNs = wallClockNanoseconds() &- (monotonicNanoseconds() &- measureStart)
+    out.measureStartEpochNs = wallClockNanoseconds() &- (plan.clock.now() &- measureStart)
     out.histogram = hist
     out.ios = recorded
     out.errors = errors
