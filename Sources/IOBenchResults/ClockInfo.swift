@@ -8,7 +8,7 @@ public struct ClockInfo: Codable, Sendable, Equatable {
     public var source: ClockSource
     /// What was asked for: `tsc`, `monotonic`, or `default` (tsc when usable).
     public var requested: String
-    /// Cost of one read of `source`, ns (median of 3 × 200,000 back-to-back reads).
+    /// Cost of one read of `source`, ns (median of 5 rounds of 20,000 back-to-back reads when the run starts).
     public var readCostNs: Double
     /// With the TSC: the cost of one CLOCK_MONOTONIC read, for comparison.
     public var monotonicReadCostNs: Double?

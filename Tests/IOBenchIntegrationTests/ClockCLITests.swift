@@ -73,7 +73,7 @@ final class ClockCLITests: XCTestCase {
         XCTAssertEqual(clock["source"] as? String, "tsc")
         XCTAssertEqual(clock["requested"] as? String, "tsc")
         XCTAssertGreaterThan(try XCTUnwrap(clock["tsc_hz"] as? Double), 1e8)
-        XCTAssertGreaterThanOrEqual(try XCTUnwrap(clock["calibration_ns"] as? Int), 20_000_000)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(clock["calibration_ns"] as? Int), Int(TSCCalibration.defaultWindowNs))
         XCTAssertGreaterThan(try XCTUnwrap(clock["read_cost_ns"] as? Double), 0)
         XCTAssertGreaterThan(try XCTUnwrap(clock["monotonic_read_cost_ns"] as? Double), 0)
         XCTAssertLessThan(try XCTUnwrap(clock["max_drift_ppm"] as? Double), 1000)
