@@ -70,7 +70,7 @@ func runJobLoop<E: IOEngine>(
     var timelineTruncated = false
     var issuing = true
 
-    let start = monotonicNanoseconds()
+    let start = plan.clock.now()
     var measuring = plan.rampNs == 0
     var measureStart = start
     let rampEnd = start &+ plan.rampNs
@@ -109,7 +109,7 @@ func runJobLoop<E: IOEngine>(
             // 0 marks a read whose latency is not sampled.
             let sampled = every == 1 || (every > 1 && commits % UInt64(every) == 0)
             commits &+= 1
-            let submitTime = sampled ? monotonicNanoseconds() : 0
+            let submitTime = sampled ? plan.clock.now() : 0
             i = 0
             while i < n {
                 let slot = freeSlots[freeCount &- 1 &- i]
@@ -144,7 +144,7 @@ func runJobLoop<E: IOEngine>(
         // the deadline and the drain's grace period pass on a device that has stalled.
         reaps &+= 1
         var clockRead = every == 1 || reaps & 7 == 0 || k == 0
-        if clockRead { now = monotonicNanoseconds() }
+        if clockRead { now = plan.clock.now() }
         var j = 0
         while j < k {
             let c = engine.completion(j)
@@ -155,7 +155,7 @@ func runJobLoop<E: IOEngine>(
                 if slots[slot].measured {
                     let t0 = slots[slot].submitTime
                     if t0 != 0 {
-                        if !clockRead { now = monotonicNanoseconds(); clockRead = true }
+                        if !clockRead { now = plan.clock.now(); clockRead = true }
                         hist.record(now &- t0)
                     }
                     recorded &+= 1
@@ -252,10 +252,10 @@ func runJobLoop<E: IOEngine>(
         progress.store(recorded, ordering: .relaxed)
     }
 
-    let end = monotonicNanoseconds()
+    let end = plan.clock.now()
     out.usage = ThreadUsage.current() - usageStart
     out.elapsedNs = measuring ? end &- measureStart : 0
-    out.measureStartEpochNs = wallClockNanoseconds() &- (monotonicNanoseconds() &- measureStart)
+    out.measureStartEpochNs = wallClockNanoseconds() &- (plan.clock.now() &- measureStart)
     var counts = hist
     if let collector {
         collector.finish(last: hist, index: histIndex, start: intervalStart &- measureStart, length: end &- intervalStart)

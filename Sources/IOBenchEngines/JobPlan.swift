@@ -30,11 +30,14 @@ public struct JobPlan: Sendable {
     public var timelineCapacity: Int
     /// `--hist-log`: also keep one histogram per interval of this length (nil: none).
     public var intervalNs: UInt64? = nil
+    /// The clock of every time the loop takes (submit and completion stamps, ramp,
+    /// deadline, timeline, intervals, drain): one timebase for the whole job.
+    public var clock: LatencyClock = .monotonic
 
     public init(blockSize: Int, queueDepth: Int, submitBatch: Int, completeBatch: Int, runtimeNs: UInt64?,
                 ioLimit: UInt64?, rampNs: UInt64, verify: Bool, verifyZeros: Bool = false,
                 continueOnError: Bool = false, latencyEvery: Int = 1, timelineCapacity: Int,
-                intervalNs: UInt64? = nil) {
+                intervalNs: UInt64? = nil, clock: LatencyClock = .monotonic) {
         self.blockSize = blockSize
         self.queueDepth = queueDepth
         self.submitBatch = submitBatch
@@ -48,6 +51,7 @@ public struct JobPlan: Sendable {
         self.latencyEvery = latencyEvery
         self.timelineCapacity = timelineCapacity
         self.intervalNs = intervalNs
+        self.clock = clock
     }
 }
 

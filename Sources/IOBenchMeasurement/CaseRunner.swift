@@ -16,6 +16,8 @@ public struct CaseRunner {
     public let classPlan: ClassPlan?
     /// `--hist-log`: the interval length (nil: no interval histograms).
     public var intervalNs: UInt64?
+    /// The clock the jobs stamp reads with (CLOCK_MONOTONIC unless a run calibrated the TSC).
+    public var clock: LatencyClock = .monotonic
     /// Completed reads so far, per job, for a progress line.
     public let progress: [ManagedAtomic<UInt64>]
 
@@ -202,7 +204,7 @@ public struct CaseRunner {
                            runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
                            verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
                            continueOnError: spec.continueOnError, latencyEvery: spec.latencySample,
-                           timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs)
+                           timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs, clock: clock)
         let release = { iob_free(reserve); reserveHeld = false }
         do {
             return try runEngineJob(spec.engine, setup: setup, plan: plan, offsets: &offsets, stop: stop,

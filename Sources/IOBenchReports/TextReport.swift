@@ -82,8 +82,35 @@ public enum TextReport {
             out += "verified: \(c.label): \(c.errors.verifiedReads) reads held exactly the data written at their offsets\n"
         }
         for line in ringNotes(r.cases) { out += line + "\n" }
+        if let clock = clockNote(r) { out += clock + "\n" }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out
+    }
+
+    /// The clock that stamped the reads and what a read of it costs, with the fallback or
+    /// why the TSC was not used; nil for a result without a clock (older files, merges).
+    static func clockNote(_ r: RunResult) -> String? {
+        guard let c = r.clock else { return nil }
+        func ns(_ v: Double) -> String { String(format: "%.1f ns", v) }
+        var line: String
+        switch c.source {
+        case .tsc:
+            line = "clock: tsc (rdtscp"
+            if let hz = c.tscHz { line += String(format: ", %.4f GHz", hz / 1e9) }
+            if let w = c.calibrationNs { line += String(format: ", calibrated over %.0f ms", Double(w) / 1e6) }
+            line += "), \(ns(c.readCostNs)) a read"
+            if let m = c.monotonicReadCostNs { line += " (CLOCK_MONOTONIC \(ns(m)))" }
+            if let d = c.maxDriftPPM { line += String(format: "; drift from CLOCK_MONOTONIC at most %.1f ppm", d) }
+            if let f = c.fallback {
+                let later = r.cases.filter { $0.clock?.source == "monotonic" || $0.clock?.source == "mixed" }.map(\.label)
+                line += "; FELL BACK to CLOCK_MONOTONIC: \(f)" + (later.isEmpty ? "" : " (cases timed with it: \(later.joined(separator: ", ")))")
+            }
+        case .monotonic:
+            line = "clock: CLOCK_MONOTONIC, \(ns(c.readCostNs)) a read"
+            if let why = c.tscUnusable { line += "; TSC not used: \(why)" }
+            if let f = c.fallback { line += "; \(f)" }
+        }
+        return line
     }
 
     /// What each io_uring ring ran with, one line per distinct configuration.

@@ -109,6 +109,9 @@ public enum ResultMerger {
             out.iops = parts.map { $0.1.iops }.reduce(0, +) / Double(parts.count)
             out.bytesPerSecond = out.iops * Double(out.config.blockSize)
             out.sources = parts.map(\.0)
+            // Each source's clock: one source or `mixed`, the largest drift (the run-level
+            // `clock` object is not merged: the sources each had their own).
+            out.clock = CaseClock.combine(parts.map { $0.1.clock })
             // Every repeat of every source is kept whole, in input order (a source without
             // repeats is one), so `compare` can use them as repeats: merging the rounds of
             // alternating runs, then `compare --paired`, pairs round i with round i.

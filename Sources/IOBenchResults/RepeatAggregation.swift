@@ -107,6 +107,7 @@ extension CaseResult {
         }
         let repeats = measured
         guard !repeats.isEmpty else { return out }
+        out.clock = CaseClock.combine(repeats.map(\.clock))
         out.ios = totals.ios
         out.errors = totals.errors
         out.latency = totals.latency

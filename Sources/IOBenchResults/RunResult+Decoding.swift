@@ -81,6 +81,7 @@ extension CaseResult {
         roundPosition = try c.decodeIfPresent(Int.self, forKey: .roundPosition)
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
         ring = try c.decodeIfPresent(RingInfo.self, forKey: .ring)
+        clock = try c.decodeIfPresent(CaseClock.self, forKey: .clock)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats).map { reps in
             var reps = reps
             for i in reps.indices { let l = reps[i].latency; reps[i].histogram?.restoreTotals(from: l) }

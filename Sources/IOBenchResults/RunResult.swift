@@ -35,6 +35,9 @@ public struct RunResult: Codable, Sendable {
     public var classComparisons: [ClassComparison]?
     /// `iobench lab`: the filesystems it built, its phase times and its cleanup check.
     public var lab: LabInfo?
+    /// The clock that stamped the reads (absent in results written before it existed,
+    /// and in merged results).
+    public var clock: ClockInfo?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -45,7 +48,7 @@ public struct RunResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab
+        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab, clock
         case repeatCount = "repeat_count"
         case mergedFrom = "merged_from"
         case classComparisons = "class_comparisons"
@@ -315,6 +318,8 @@ public struct CaseResult: Codable, Sendable {
     /// io_uring engines: what the ring really ran with (job 0's; every job asks for the
     /// same and gets the same unless the kernel changes under it).
     public var ring: RingInfo?
+    /// The clock that stamped this case's reads and, for the TSC, the drift check after it.
+    public var clock: CaseClock?
     /// `--repeat N`: every repetition, whole. The case's own fields are then the
     /// aggregate (merged histogram, summed reads, mean IOPS).
     public var repeats: [RepeatResult]?
@@ -347,7 +352,7 @@ public struct CaseResult: Codable, Sendable {
         case targetKey = "target_key"
         case roundPosition = "round_position"
         case pathVerification = "path_verification"
-        case repeats, spread, sources, ring
+        case repeats, spread, sources, ring, clock
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"

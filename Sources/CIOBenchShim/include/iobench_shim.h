@@ -179,6 +179,45 @@ static inline uint64_t iob_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+// The time-stamp counter (x86_64 only). With constant_tsc and nonstop_tsc it ticks at
+// one rate in every P- and C-state, and the kernel's tsc clocksource keeps it in step
+// across CPUs. Elsewhere both reads return 0 and IOB_HAVE_TSC is 0; Swift checks that
+// (TSCSupport) before it ever uses a TSC clock.
+#if defined(__x86_64__)
+static const int IOB_HAVE_TSC = 1;
+
+/// rdtscp: waits until every earlier instruction has executed, then reads the counter
+/// (later instructions may start before it; a read is taken after the I/O call it
+/// follows has returned, which is all a latency stamp needs). `aux` (IA32_TSC_AUX, the
+/// CPU number on Linux) is discarded.
+static inline uint64_t iob_rdtscp(void) {
+    uint32_t lo, hi, aux;
+    __asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/// lfence; rdtsc: the same ordering as rdtscp on Intel and on AMD with the LFENCE
+/// serialising bit the kernel sets; measured next to rdtscp by `make micro`.
+static inline uint64_t iob_lfence_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/// rdtsc without a fence: may execute before earlier instructions finish. Not used as a
+/// clock; `make micro` times it to show what the ordering costs.
+static inline uint64_t iob_rdtsc_unordered(void) {
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+#else
+static const int IOB_HAVE_TSC = 0;
+static inline uint64_t iob_rdtsc_unordered(void) { return 0; }
+static inline uint64_t iob_rdtscp(void) { return 0; }
+static inline uint64_t iob_lfence_rdtsc(void) { return 0; }
+#endif
+
 /// CPU time and context switches of the calling thread (RUSAGE_THREAD).
 int iob_thread_rusage(uint64_t *user_ns, uint64_t *sys_ns, uint64_t *vol_csw, uint64_t *invol_csw);
 

@@ -329,6 +329,7 @@ public final class Lab {
         log("iobench lab: running \(cases) cases x \(options.rounds) rounds on \(stages.map(\.label).joined(separator: " and ")) (unsupported cases are skipped at once)")
         let session = RunSession(arguments: options.arguments, showProgress: options.showProgress, stop: stop)
         session.afterCase = ClassSuite.verifyPathHook()
+        session.log = log
         return session.run(batches, skipUnsupported: true, repeats: options.rounds)
     }
 

@@ -47,6 +47,9 @@ public struct RunPlan {
         if request.engines != nil {
             for s in specs { try RunSession.preflight(s.engine) }
         }
+        if request.clock == .tsc, request.clockCalibrationOverride == nil, let refusal = Self.clockRefusal(TSCSupport.unusableReason()) {
+            throw refusal
+        }
         if request.verifyPath {
             if request.classes == nil, !request.isDefaultSuite {
                 throw .badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")
@@ -55,6 +58,11 @@ public struct RunPlan {
                 throw .badInput("--verify-path cannot trace here: \(why)")
             }
         }
+    }
+
+    /// The error of `--clock tsc` where the TSC is unusable for `reason` (nil: usable).
+    static func clockRefusal(_ reason: String?) -> IOBenchError? {
+        reason.map { .badInput("--clock tsc cannot be used here: \($0); use --clock monotonic") }
     }
 
     /// Opens (creates when missing), checks and plans every target before anything is
@@ -91,6 +99,9 @@ public struct RunPlan {
             session.afterCase = ClassSuite.verifyPathHook()
         }
         if request.outputs.histLog != nil { session.intervalNs = request.outputs.histIntervalNs }
+        session.clockRequest = request.clock
+        session.clockCalibrationOverride = request.clockCalibrationOverride
+        session.log = log
         let result = session.run(batches, skipUnsupported: request.engines == nil, repeats: request.rounds)
 
         var saveError: Error?

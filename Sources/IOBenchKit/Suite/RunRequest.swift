@@ -73,6 +73,12 @@ public struct RunRequest: Sendable {
     public var forceOverwrite = false
     public var outputs = RunOutputs()
     public var showProgress = false
+    /// `--clock`: the clock that stamps each read. Nil: the TSC when usable (x86_64 with
+    /// constant_tsc and nonstop_tsc), else CLOCK_MONOTONIC with the reason recorded. An
+    /// explicit `.tsc` where it is not usable is refused by `plan()`.
+    public var clock: ClockSource?
+    /// Replaces the TSC calibration (tests force a wrong rate to see the fallback).
+    package var clockCalibrationOverride: TSCCalibration?
     /// The command line recorded in the result.
     public var arguments: [String] = []
 

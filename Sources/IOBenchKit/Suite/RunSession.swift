@@ -34,6 +34,15 @@ public final class RunSession {
     public var afterCase: ((inout CaseResult, CaseSpec, Target, ClassPlan?) -> Void)?
     /// `--hist-log`: record one histogram per interval of this length.
     public var intervalNs: UInt64?
+    /// `--clock`: the clock to stamp reads with; nil: the TSC when usable, else
+    /// CLOCK_MONOTONIC. Chosen and calibrated when `run` starts.
+    public var clockRequest: ClockSource?
+    /// Replaces the TSC calibration (tests force a wrong rate to see the fallback).
+    package var clockCalibrationOverride: TSCCalibration?
+    /// Where the run's warnings go (the clock's fallback): stderr unless replaced.
+    public var log: (String) -> Void = { StandardError.write($0 + "\n") }
+    /// The run's clock while `run` runs.
+    private var runClock: RunClock?
 
     public init(arguments: [String], showProgress: Bool, stop: ManagedAtomic<Bool> = ManagedAtomic(false)) {
         self.stop = stop
@@ -108,6 +117,9 @@ public final class RunSession {
     /// run is recorded as skipped rather than attempted.
     public func run(_ batches: [CaseBatch], skipUnsupported: Bool, repeats: Int = 1) -> RunResult {
         let started = ISO8601DateFormatter().string(from: Date())
+        let clock = RunClock(requested: clockRequest, calibration: clockCalibrationOverride, log: log)
+        runClock = clock
+        defer { runClock = nil }
         let total = batches.reduce(0) { $0 + $1.specs.count } * repeats
         var done = 0
         // Repeats run in rounds (every case once, then every case again) so that slow
@@ -134,10 +146,13 @@ public final class RunSession {
             repeats > 1 && reps.count > 1 ? CaseResult.aggregate(reps) : reps[0]
         }
         guard let first = batches.first else {
-            return RunResult(startedAt: started, environment: .current(), target: nil, arguments: arguments, cases: [])
+            var r = RunResult(startedAt: started, environment: .current(), target: nil, arguments: arguments, cases: [])
+            r.clock = clock.info
+            return r
         }
         var r = RunResult(startedAt: started, environment: .current(), target: TargetInfo(first.target),
                           arguments: arguments, cases: results)
+        r.clock = clock.info
         if batches.count > 1 { r.targets = batches.map { TargetInfo($0.target, key: $0.label) } }
         if repeats > 1 { r.repeatCount = repeats }
         let comparisons = ClassComparison.compute(results)
@@ -188,6 +203,7 @@ public final class RunSession {
         let caseStop = ManagedAtomic<Bool>(stop.load(ordering: .relaxed))
         var configured = CaseRunner(target: target, spec: spec, stop: caseStop, classPlan: plan)
         configured.intervalNs = intervalNs
+        configured.clock = runClock?.current ?? .monotonic
         let runner = configured
         let running: RunningCase
         do { running = try runner.start() } catch {
@@ -242,6 +258,8 @@ public final class RunSession {
         }
         running.release()
         var result = CaseResult(spec: spec, outcomes: all)
+        // Right after the jobs: the TSC's drift over everything up to this case.
+        runClock?.afterCase(&result)
         result.plan = plan?.summary
         // Polled reads the device cannot poll fail the case even with --continue-on-error.
         if spec.engine == .ioUringPoll, all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
