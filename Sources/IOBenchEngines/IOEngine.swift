@@ -6,19 +6,6 @@ import IOBenchPlatform
 /// stopped completing reads.
 public let reapTimeoutNs: Int64 = 100_000_000
 
-/// The engines iobench drives, by the names users type.
-public enum EngineKind: String, Codable, Sendable, CaseIterable {
-    case psync
-    case pvsync2
-    case libaio
-    case ioUring = "io_uring"
-    case ioUringPoll = "io_uring-poll"
-
-    /// Sync engines have one I/O in flight per job.
-    public var isSynchronous: Bool { self == .psync || self == .pvsync2 }
-    public var usesIoUring: Bool { self == .ioUring || self == .ioUringPoll }
-}
-
 /// Options that shape how an engine talks to the kernel (fio's names where fio has them).
 public struct EngineOptions: Codable, Sendable, Equatable {
     /// pvsync2: RWF_HIPRI (the sync polled variant).

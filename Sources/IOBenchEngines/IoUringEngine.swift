@@ -17,3 +17,26 @@ public final class IoUringEngine: IOEngine {
 
     public var ringInfo: RingInfo? { ring.info }
 }
+
+extension EngineKind {
+    public static let ioUring = EngineKind(rawValue: "io_uring")
+}
+
+/// The options every io_uring engine takes.
+let ioUringOptions: Set<EngineOptionKey> = [.fixedBuffers, .registeredFiles, .sqpoll, .plainRing, .submitBatch, .completeBatch]
+/// io_uring's ring limit, for the refusal of a deeper queue.
+let ioUringDepthLimit = (depth: 32768, reason: "io_uring's ring limit of 32768 entries")
+
+extension IoUringEngine {
+    public static let descriptor = EngineDescriptor(
+        kind: .ioUring,
+        summary: "io_uring, interrupt-driven completions",
+        options: ioUringOptions,
+        maxQueueDepth: ioUringDepthLimit.depth, queueDepthLimit: ioUringDepthLimit.reason,
+        needsIoUring: true,
+        defaultDepths: [1, 32],
+        classSuiteDepth: 32,
+        run: { setup, plan, offsets, stop, progress, deadlineOut, ready throws(IOBenchError) in
+            drive(try IoUringEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, ready)
+        })
+}

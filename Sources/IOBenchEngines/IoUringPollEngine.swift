@@ -1,3 +1,4 @@
+import Glibc
 import IOBenchPlatform
 /// io_uring with IORING_SETUP_IOPOLL: completions are found by polling the device's
 /// poll queues from io_uring_enter, with no interrupt. Only devices with poll queues
@@ -33,4 +34,29 @@ public final class IoUringPollEngine: IOEngine {
     @inline(__always) public func consume(_ count: Int) { ring.consume(count) }
 
     public var ringInfo: RingInfo? { ring.info }
+}
+
+extension EngineKind {
+    public static let ioUringPoll = EngineKind(rawValue: "io_uring-poll")
+}
+
+extension IoUringPollEngine {
+    public static let descriptor = EngineDescriptor(
+        kind: .ioUringPoll,
+        summary: "io_uring with IOPOLL: completions polled from the device's poll queues (needs io_poll=1)",
+        options: ioUringOptions,
+        maxQueueDepth: ioUringDepthLimit.depth, queueDepthLimit: ioUringDepthLimit.reason,
+        needsIoUring: true,
+        defaultDepths: [1, 32],
+        classSuiteDepth: 32,
+        targetCheck: { queue, path in unsupportedReason(queue: queue, targetPath: path) },
+        unsupportedCompletion: { errno, path in
+            // The ring sets up on any device; polled reads then fail with EOPNOTSUPP.
+            guard errno == EOPNOTSUPP else { return nil }
+            return ("every polled read failed with EOPNOTSUPP: the device under \(path) has no poll queues",
+                    "use --engine io_uring, or a device with io_poll=1")
+        },
+        run: { setup, plan, offsets, stop, progress, deadlineOut, ready throws(IOBenchError) in
+            drive(try IoUringPollEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, ready)
+        })
 }

@@ -2,15 +2,18 @@ import Atomics
 import IOBenchPlatform
 import IOBenchWorkload
 
-/// Sets up the engine `kind` names and runs the job loop with it. The switch names each
-/// engine's concrete type here, in the module that also defines the loop, so the
-/// optimiser makes one copy of `runJobLoop` per engine with every per-read call
-/// (prepare, commit, reap, the offset, the clock, the record) inlined. A generic call
-/// from another module would get the unspecialised loop, which calls the engine through
-/// its protocol witness table on every read.
+/// Sets up the engine `kind` names and runs the job loop with it: a lookup in
+/// `EngineRegistry` and a call of the engine's `run`, written in the engine's file with
+/// its concrete type. Each of those closures calls `drive` with a concrete engine in the
+/// module that also defines the loop, so the optimiser makes one copy of `runJobLoop`
+/// per engine with every per-read call (prepare, commit, reap, the offset, the clock,
+/// the record) inlined. A generic call from another module would get the unspecialised
+/// loop, which calls the engine through its protocol witness table on every read. The
+/// closure is called once per job, never per read.
 ///
 /// `engineReady` runs once the engine is set up, before the loop (the caller frees the
-/// memory it held in reserve for that set-up). An engine that cannot be set up throws.
+/// memory it held in reserve for that set-up). An engine that cannot be set up throws;
+/// a name no engine has is bad input.
 public func runEngineJob(
     _ kind: EngineKind,
     setup: EngineSetup,
@@ -21,21 +24,12 @@ public func runEngineJob(
     deadlineOut: ManagedAtomic<UInt64>?,
     engineReady: () -> Void
 ) throws(IOBenchError) -> JobOutcome {
-    switch kind {
-    case .psync:
-        return drive(try PsyncEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
-    case .pvsync2:
-        return drive(try Pvsync2Engine(setup), setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
-    case .libaio:
-        return drive(try LibaioEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
-    case .ioUring:
-        return drive(try IoUringEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
-    case .ioUringPoll:
-        return drive(try IoUringPollEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
-    }
+    let descriptor = try EngineRegistry.descriptor(for: kind)
+    return try descriptor.run(setup, plan, &offsets, stop, progress, deadlineOut, engineReady)
 }
 
-private func drive<E: IOEngine>(_ engine: E, _ setup: EngineSetup, _ plan: JobPlan, _ offsets: inout OffsetGenerator,
+/// Runs the job loop with a set-up engine: the body of every descriptor's `run`.
+func drive<E: IOEngine>(_ engine: E, _ setup: EngineSetup, _ plan: JobPlan, _ offsets: inout OffsetGenerator,
                                 _ stop: ManagedAtomic<Bool>, _ progress: ManagedAtomic<UInt64>,
                                 _ deadlineOut: ManagedAtomic<UInt64>?, _ engineReady: () -> Void) -> JobOutcome {
     engineReady()

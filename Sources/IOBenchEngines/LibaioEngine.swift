@@ -96,3 +96,19 @@ public final class LibaioEngine: IOEngine {
     @inline(__always)
     public func consume(_ count: Int) {}
 }
+
+extension EngineKind {
+    public static let libaio = EngineKind(rawValue: "libaio")
+}
+
+extension LibaioEngine {
+    public static let descriptor = EngineDescriptor(
+        kind: .libaio,
+        summary: "Linux native AIO (io_submit, io_getevents)",
+        options: [.submitBatch, .completeBatch],
+        defaultDepths: [1, 32],
+        classSuiteDepth: 32,
+        run: { setup, plan, offsets, stop, progress, deadlineOut, ready throws(IOBenchError) in
+            drive(try LibaioEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, ready)
+        })
+}

@@ -40,3 +40,20 @@ public final class PsyncEngine: IOEngine {
     @inline(__always)
     public func consume(_ count: Int) { pending.consume() }
 }
+
+extension EngineKind {
+    public static let psync = EngineKind(rawValue: "psync")
+}
+
+extension PsyncEngine {
+    public static let descriptor = EngineDescriptor(
+        kind: .psync,
+        summary: "pread(2), one synchronous read in flight per job",
+        options: [],
+        isSynchronous: true,
+        defaultDepths: [1],
+        classSuiteDepth: 1,
+        run: { setup, plan, offsets, stop, progress, deadlineOut, ready throws(IOBenchError) in
+            drive(try PsyncEngine(setup), setup, plan, &offsets, stop, progress, deadlineOut, ready)
+        })
+}

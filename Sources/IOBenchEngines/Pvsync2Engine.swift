@@ -43,3 +43,20 @@ public final class Pvsync2Engine: IOEngine {
     @inline(__always)
     public func consume(_ count: Int) { pending.consume() }
 }
+
+extension EngineKind {
+    public static let pvsync2 = EngineKind(rawValue: "pvsync2")
+}
+
+extension Pvsync2Engine {
+    public static let descriptor = EngineDescriptor(
+        kind: .pvsync2,
+        summary: "preadv2(2), synchronous, optionally polled with --hipri (RWF_HIPRI)",
+        options: [.hipri],
+        isSynchronous: true,
+        defaultDepths: [1],
+        classSuiteDepth: 1,
+        run: { setup, plan, offsets, stop, progress, deadlineOut, ready throws(IOBenchError) in
+            drive(try Pvsync2Engine(setup), setup, plan, &offsets, stop, progress, deadlineOut, ready)
+        })
+}

@@ -179,8 +179,9 @@ public struct CaseRunner {
         }
         var reserveHeld = true
         defer { if reserveHeld { iob_free(reserve) } }
+        // The engine allocates its buffers (most take one page-aligned buffer per slot).
         let buffers: AlignedBuffers
-        do { buffers = try AlignedBuffers(count: spec.queueDepth, size: spec.blockSize) } catch {
+        do { buffers = try EngineRegistry.descriptor(for: spec.engine).makeBuffers(spec.queueDepth, spec.blockSize) } catch {
             var o = JobOutcome(); o.failure = error; return o
         }
         let raw = classPlan?.rawDevice

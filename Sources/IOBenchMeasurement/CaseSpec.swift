@@ -47,13 +47,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     /// latency sampling.
     public var id: String {
         var id = "\(engine.rawValue)-\(pattern.rawValue)-bs\(Units.formatSize(UInt64(blockSize)))-qd\(queueDepth)-j\(jobs)"
-        if options.fixedBuffers { id += "-fixedbufs" }
-        if options.registeredFiles { id += "-regfiles" }
-        if options.sqpoll { id += "-sqpoll" }
-        if options.hipri { id += "-hipri" }
-        if options.submitBatch != 1 { id += "-sb\(options.submitBatch)" }
-        if options.completeBatch != 1 { id += "-cb\(options.completeBatch)" }
-        if options.plainRing { id += "-plainring" }
+        for key in EngineOptionKey.allCases { if let suffix = key.idSuffix(options) { id += "-" + suffix } }
         if let c = pathClass { id += "-\(c.rawValue)" }
         if latencySample == 0 { id += "-nolat" } else if latencySample > 1 { id += "-lat\(latencySample)" }
         return id
@@ -92,11 +86,12 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         guard queueDepth <= 65536 else {
             throw .badInput("--iodepth \(queueDepth) is too deep; use at most 65536 (io_uring allows 32768)")
         }
-        if engine.usesIoUring && queueDepth > 32768 {
-            throw .badInput("--iodepth \(queueDepth) exceeds io_uring's ring limit of 32768 entries; lower --iodepth")
-        }
-        if engine.isSynchronous && queueDepth != 1 {
+        let d = try EngineRegistry.descriptor(for: engine)
+        if d.isSynchronous && queueDepth != 1 {
             throw .badInput("\(engine.rawValue) is synchronous and keeps one read in flight; use --iodepth 1, or --engine libaio or io_uring for QD \(queueDepth)")
+        }
+        if queueDepth > d.maxQueueDepth {
+            throw .badInput("--iodepth \(queueDepth) exceeds \(d.queueDepthLimit); lower --iodepth")
         }
         guard jobs >= 1 && jobs <= 1024 else {
             throw .badInput("--numjobs \(jobs) is invalid; use 1 to 1024 jobs")
@@ -110,11 +105,14 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         if options.submitBatch > queueDepth || options.completeBatch > queueDepth {
             throw .badInput("--submit-batch \(options.submitBatch) / --complete-batch \(options.completeBatch) exceed --iodepth \(queueDepth); a batch cannot be larger than the queue")
         }
-        if !engine.usesIoUring && (options.fixedBuffers || options.registeredFiles || options.sqpoll) {
-            throw .badInput("--fixed-buffers, --registered-files and --sqpoll apply to io_uring engines only; drop them or use --engine io_uring")
+        if let refusal = EngineOptionKey.refusal(options, engines: [d], fix: { "drop \($1) or use --engine \($0.rawValue)" }) {
+            throw .badInput(refusal)
         }
-        if options.hipri && engine != .pvsync2 {
-            throw .badInput("--hipri applies to pvsync2 only (io_uring-poll is the async polled engine)")
+        if !d.measuresStorage && verify {
+            throw .badInput("--verify checks the data each read returns, and \(engine.rawValue) reads no data; drop --verify or use a storage engine (\(EngineRegistry.storageEngines.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if !d.measuresStorage, let c = pathClass {
+            throw .badInput("--class \(c.rawValue) places reads on the file's extents, and \(engine.rawValue) reads nothing; drop --class or use a storage engine (\(EngineRegistry.storageEngines.map(\.rawValue).joined(separator: ", ")))")
         }
         if runtimeNs == nil && ioLimit == nil {
             throw .badInput("a case needs --runtime or --number-ios to end")

@@ -1,4 +1,5 @@
 import Foundation
+import IOBenchEngines
 import IOBenchResults
 import IOBenchWorkload
 
@@ -18,6 +19,33 @@ public enum ReportContent {
         return head + [Fmt.latency(l.meanNs)]
             + [50, 90, 99, 99.9, 99.99].map { Fmt.latency(l.value(at: $0) ?? 0) }
             + [Fmt.latency(l.maxNs)] + tail
+    }
+
+    /// Whether the case measured iobench itself: an engine that reads no storage (null,
+    /// io_uring-nop), reported on the tool-overhead line rather than among the engines.
+    public static func isToolOverhead(_ c: CaseResult) -> Bool {
+        c.config.engine.descriptor?.measuresStorage == false
+    }
+
+    /// The cases of the results table: the storage engines' cases, or every case when
+    /// the run has no storage case that ran (a run of `--engine null` alone).
+    public static func storageCases(_ cases: [CaseResult]) -> [CaseResult] {
+        let storage = cases.filter { !isToolOverhead($0) }
+        return storage.contains { $0.status != .skipped } ? storage : cases
+    }
+
+    /// iobench's own cost per I/O, from the cases of the engines that do no storage I/O:
+    /// their rate, the wall time per operation of one job (jobs / IOPS) and the CPU time
+    /// per operation. Nil when no such case measured anything.
+    public static func toolOverheadLine(_ cases: [CaseResult]) -> String? {
+        let parts = cases.filter { isToolOverhead($0) && $0.status == .ok && $0.ios > 0 && $0.iops > 0 }.map { c in
+            let nsPerOp = 1e9 * Double(c.config.jobs) / c.iops
+            var part = "\(c.label) \(Fmt.count(c.iops)) ops/s (\(String(format: "%.0f", nsPerOp)) ns/op"
+            if let cpu = c.cpu { part += String(format: ", CPU %.0f ns/op", cpu.perIONs) }
+            return part + ")"
+        }
+        guard !parts.isEmpty else { return nil }
+        return "tool overhead (iobench's own cost per I/O, no storage read): " + parts.joined(separator: ", ")
     }
 
     public static let repeatHeaders = ["case", "repeats", "IOPS min / median / max", "mean min–max", "p99 min–max", "CPU µs/IO min–max"]

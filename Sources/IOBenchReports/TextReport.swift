@@ -43,7 +43,10 @@ public enum TextReport {
 
         let headers = ReportContent.resultHeaders
         var rows: [[String]] = []
-        for c in r.cases where c.status != .skipped {
+        // The engines that read no storage (null, io_uring-nop) measure iobench itself:
+        // their own line below the table, not a row among the storage engines.
+        let tableCases = ReportContent.storageCases(r.cases)
+        for c in tableCases where c.status != .skipped {
             guard let cells = ReportContent.resultCells(c) else {
                 rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
                 continue
@@ -51,6 +54,7 @@ public enum TextReport {
             rows.append([c.label + (c.status == .failed ? " (!)" : "")] + cells)
         }
         out += table(headers: headers, rows: rows)
+        if let overhead = ReportContent.toolOverheadLine(r.cases) { out += overhead + "\n" }
 
         let repeatRows = ReportContent.repeatRows(r.cases)
         if !repeatRows.isEmpty {
@@ -61,7 +65,7 @@ public enum TextReport {
         let classSection = classes ? classComparison(r.cases) : ""
         if !classSection.isEmpty { out += "\n" + classSection }
 
-        let ran = r.cases.filter { $0.status != .skipped && $0.ios > 0 && ($0.latency?.count ?? 0) > 0 }
+        let ran = tableCases.filter { $0.status != .skipped && $0.ios > 0 && ($0.latency?.count ?? 0) > 0 }
         if !ran.isEmpty {
             out += "\n" + histograms(ran)
         }

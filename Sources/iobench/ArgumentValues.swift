@@ -62,14 +62,27 @@ enum ValueList {
         return out
     }
 
-    /// `--engine psync,io_uring`.
-    static func engines(_ text: String) throws -> [EngineKind] {
-        try parse(text, what: "engines from \(names(EngineKind.self))", example: "psync,io_uring") { name in
-            guard let e = EngineKind(rawValue: name) else {
-                throw ValidationError("unknown engine '\(name)'; choose from \(names(EngineKind.self))")
+    /// `--engine psync,io_uring`: names from the engine registry (`among`: a subset, as
+    /// the lab's class-suite engines).
+    static func engines(_ text: String, among: [EngineKind] = EngineKind.allCases) throws -> [EngineKind] {
+        let known = among.map(\.rawValue).joined(separator: ", ")
+        return try parse(text, what: "engines from \(known)", example: "psync,io_uring") { name in
+            let e = EngineKind(rawValue: name)
+            guard among.contains(e) else {
+                if EngineRegistry.descriptor(e) != nil {
+                    throw ValidationError("engine '\(name)' reads no file and has no place here; choose from \(known)")
+                }
+                throw ValidationError("unknown engine '\(name)'; choose from \(known)")
             }
             return e
         }
+    }
+
+    /// `run --engine`'s help: each engine with its summary, from the registry.
+    static var engineHelp: ArgumentHelp {
+        ArgumentHelp("Engines, comma-separated: \(names(EngineKind.self)). Default: the storage engines (\(EngineRegistry.storageEngines.map(\.rawValue).joined(separator: ", "))); the default suite adds null and io_uring-nop as iobench's own overhead.",
+                     discussion: EngineRegistry.all.map { "\($0.kind.rawValue): \($0.summary)" }.joined(separator: "\n"),
+                     valueName: "list")
     }
 
     /// `--class simple,single-extent:8k`: classes, each optionally with its own block size.

@@ -1,28 +1,29 @@
 import ArgumentParser
 import IOBenchKit
 
-/// `run`: how the engines talk to the kernel. Each applies to the engines named in its
-/// help; naming one without such an engine in --engine is refused.
+/// `run`: how the engines talk to the kernel. Each flag's name and help come from
+/// `EngineOptionKey` and its help names the engines that take it (from the registry);
+/// naming one without such an engine in --engine is refused.
 struct EngineTuningOptions: ParsableArguments {
-    @Flag(name: .long, help: "pvsync2: set RWF_HIPRI (polled sync reads).")
+    @Flag(name: .customLong(EngineOptionKey.hipri.flagName), help: ArgumentHelp(EngineOptionKey.hipri.helpLine))
     var hipri = false
 
-    @Flag(name: .customLong("fixed-buffers"), help: "io_uring: register the buffers and use READ_FIXED.")
+    @Flag(name: .customLong(EngineOptionKey.fixedBuffers.flagName), help: ArgumentHelp(EngineOptionKey.fixedBuffers.helpLine))
     var fixedBuffers = false
 
-    @Flag(name: .customLong("registered-files"), help: "io_uring: register the target as a fixed file.")
+    @Flag(name: .customLong(EngineOptionKey.registeredFiles.flagName), help: ArgumentHelp(EngineOptionKey.registeredFiles.helpLine))
     var registeredFiles = false
 
-    @Flag(name: .long, help: "io_uring: let a kernel thread poll the submission queue (SQPOLL).")
+    @Flag(name: .customLong(EngineOptionKey.sqpoll.flagName), help: ArgumentHelp(EngineOptionKey.sqpoll.helpLine))
     var sqpoll = false
 
-    @Flag(name: .customLong("plain-ring"), help: "io_uring: create rings without COOP_TASKRUN, SINGLE_ISSUER and DEFER_TASKRUN (the kernel's default completion handling), to see what they change.")
+    @Flag(name: .customLong(EngineOptionKey.plainRing.flagName), help: ArgumentHelp(EngineOptionKey.plainRing.helpLine))
     var plainRing = false
 
-    @Option(name: .customLong("submit-batch"), help: ArgumentHelp("Async engines (libaio, io_uring): reads prepared per submit call (fio's iodepth_batch_submit).", valueName: "n"))
+    @Option(name: .customLong(EngineOptionKey.submitBatch.flagName), help: ArgumentHelp(EngineOptionKey.submitBatch.helpLine, valueName: "n"))
     var submitBatch: Int = 1
 
-    @Option(name: .customLong("complete-batch"), help: ArgumentHelp("Async engines (libaio, io_uring): completions to wait for before reaping (fio's iodepth_batch_complete_min); all that are ready are reaped.", valueName: "n"))
+    @Option(name: .customLong(EngineOptionKey.completeBatch.flagName), help: ArgumentHelp(EngineOptionKey.completeBatch.helpLine, valueName: "n"))
     var completeBatch: Int = 1
 
     var engineOptions: EngineOptions {

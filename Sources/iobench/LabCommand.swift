@@ -57,8 +57,8 @@ struct LabCommand: ParsableCommand {
             completion: .list(LabFilesystem.allValueStrings), transform: { try ValueList.filesystems($0) })
     var filesystems: [LabFilesystem] = LabFilesystem.allCases
 
-    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: \(ValueList.names(EngineKind.self)). Default: all; those the loop devices cannot run are listed as skipped with the reason.", valueName: "list"),
-            completion: .list(EngineKind.allValueStrings), transform: { try ValueList.engines($0) })
+    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: \(ClassSuite.engines.map(\.engine.rawValue).joined(separator: ", ")). Default: all; those the loop devices cannot run are listed as skipped with the reason.", valueName: "list"),
+            completion: .list(ClassSuite.engines.map(\.engine.rawValue)), transform: { try ValueList.engines($0, among: ClassSuite.engines.map(\.engine)) })
     var engine: [EngineKind]?
 
     @Option(name: .long, help: ArgumentHelp("Paired rounds: every case runs once per round, and the rounds are compared one by one (at least 2).", valueName: "n"))

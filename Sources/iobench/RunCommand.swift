@@ -11,8 +11,10 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Each engine and queue depth is one case; each case reports IOPS, MiB/s, latency \
         percentiles (submission to completion, HdrHistogram, 0.1% precision) and CPU time per \
-        read. Without --engine, every engine is run and those this machine cannot run are \
-        listed as skipped with the reason.
+        read. Without --engine, every storage engine is run and those this machine cannot \
+        run are listed as skipped with the reason; plain `iobench` (no engine, class or \
+        target) adds null and io_uring-nop, which do no storage I/O, on a line of their own: \
+        iobench's own cost per I/O.
 
         Several targets: repeat --target, best as LABEL=PATH (e.g. ext4=/mnt/ext4/t.dat \
         xfs=/mnt/xfs/t.dat). Every case runs on every target, and each case is identified by \

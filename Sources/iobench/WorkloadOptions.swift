@@ -4,8 +4,8 @@ import IOBenchKit
 
 /// `run`: what to read, where, and for how long.
 struct WorkloadOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Engines, comma-separated: \(ValueList.names(EngineKind.self)). Default: all.", valueName: "list"),
-            completion: .list(EngineKind.allValueStrings), transform: { try ValueList.engines($0) })
+    @Option(name: .long, help: ValueList.engineHelp,
+            completion: .list(EngineRegistry.names), transform: { try ValueList.engines($0) })
     var engine: [EngineKind]?
 
     @Option(name: .long, help: ArgumentHelp("Block size of each read, a multiple of the target's logical block size.", valueName: "size"))

@@ -97,6 +97,12 @@ final class CLITests: XCTestCase {
         }
         XCTAssertTrue(r.stdout.contains("io_uring-poll"), "polled engine listed (run or skipped)")
         XCTAssertTrue(r.stdout.contains("CPU µs/IO"))
+        // null and io_uring-nop: iobench's own overhead, on its own line, not among the rows.
+        let lines = r.stdout.split(separator: "\n")
+        let overhead = lines.first { $0.hasPrefix("tool overhead (iobench's own cost per I/O, no storage read): ") }
+        XCTAssertTrue(overhead?.contains("null 4k QD1 ") ?? false, r.stdout)
+        if StorageInfo.ioUringDisabled() ?? 0 == 0 { XCTAssertTrue(overhead?.contains("io_uring-nop 4k QD32 ") ?? false, r.stdout) }
+        XCTAssertFalse(lines.contains { $0.hasPrefix("null 4k QD1 ") || $0.hasPrefix("io_uring-nop 4k QD32 ") }, r.stdout)
         XCTAssertTrue(r.stderr.contains("creating"), "the scratch file is announced on stderr")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("iobench.dat")))
         // A second run reuses the scratch file: nothing created.

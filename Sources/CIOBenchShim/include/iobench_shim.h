@@ -69,6 +69,17 @@ static inline int iob_ring_prep_read(struct io_uring *ring, int fd, void *buf,
     return 0;
 }
 
+/// Queues an IORING_OP_NOP (io_uring-nop: the ring's round trip without I/O, as
+/// t/io_uring -N1). Its CQE carries `user_data` and res 0. A NOP has no file or
+/// buffer, so a read's IOSQE_FIXED_FILE and buffer index have no place here.
+static inline int iob_ring_prep_nop(struct io_uring *ring, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_nop(sqe);
+    sqe->user_data = user_data;
+    return 0;
+}
+
 static inline int iob_ring_submit(struct io_uring *ring) { return io_uring_submit(ring); }
 
 /// Submits what is prepared and waits for at least `wait_nr` completions in one syscall.

@@ -7,10 +7,12 @@
 /// `simple` 4k next to `raw` 4k, and `single-extent` 8k / `multi-extent` 8k next to
 /// `raw` 8k (the device read at the single-extent 8k positions).
 public enum ClassSuite {
-    /// Engines and queue depths: the sync engines at QD1, the async ones at QD32.
-    public static let engines: [(engine: EngineKind, queueDepth: Int)] = [
-        (.psync, 1), (.pvsync2, 1), (.libaio, 32), (.ioUring, 32), (.ioUringPoll, 32),
-    ]
+    /// Engines and queue depths, from each engine's descriptor (`classSuiteDepth`): the
+    /// sync engines at QD1, the async ones at QD32; null and io_uring-nop read no file,
+    /// so they have no place here.
+    public static var engines: [(engine: EngineKind, queueDepth: Int)] {
+        EngineRegistry.all.compactMap { d in d.classSuiteDepth.map { (d.kind, $0) } }
+    }
 
     /// Classes and block sizes per engine, in report order.
     public static let classes: [(pathClass: PathClass, blockSize: Int)] = [

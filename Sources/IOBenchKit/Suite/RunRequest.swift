@@ -39,11 +39,13 @@ public struct RunRequest: Sendable {
     public var targets: [String] = []
     /// Nil: `$IOBENCH_DIR`, else the system temp directory.
     public var scratchDirectory: String?
-    /// Nil: every engine; those this machine cannot run are listed as skipped.
+    /// Nil: every storage engine (in the default suite also null and io_uring-nop, the
+    /// tool-overhead line); those this machine cannot run are listed as skipped.
     public var engines: [EngineKind]?
     /// Nil: plain region reads, no class.
     public var classes: [ClassChoice]?
-    /// Nil: 1 and 32. Sync engines always run at 1.
+    /// Nil: each engine's default depths (1 and 32; sync engines and null 1,
+    /// io_uring-nop 32). Sync engines always run at 1.
     public var queueDepths: [Int]?
     public var blockSize = 4096
     public var pattern: AccessPattern = .random
@@ -129,15 +131,26 @@ public struct RunRequest: Sendable {
         return s
     }
 
+    /// The engines of the run: those named, else the storage engines, and in the default
+    /// suite also the engines that measure iobench itself (null, io_uring-nop: the
+    /// tool-overhead line), unless --verify asks for data they do not read.
+    public var effectiveEngines: [EngineKind] {
+        if let engines { return engines.reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+        if isDefaultSuite && !verify { return EngineKind.allCases }
+        return EngineRegistry.storageEngines
+    }
+
     /// Every case of the named targets: engine × queue depth × class, in that order.
-    /// Options an engine does not take are dropped for it, and refused when none of the
-    /// named engines takes them.
+    /// Queue depths: those given (1 for a sync engine), else each engine's default
+    /// depths. Options an engine does not take are dropped for it, and refused when
+    /// none of the named engines takes them.
     public func specs() throws(IOBenchError) -> [CaseSpec] {
         guard latencySample >= 0 && latencySample <= 1_000_000 else {
             throw .badInput("--latency-sample \(latencySample) is invalid; use 1 (every read), N up to 1000000 (1 commit in N), or --no-latency")
         }
-        let engines = (self.engines ?? EngineKind.allCases).reduce(into: [EngineKind]()) { if !$0.contains($1) { $0.append($1) } }
-        var depths = [1, 32]
+        var descriptors: [EngineDescriptor] = []
+        for e in effectiveEngines { descriptors.append(try EngineRegistry.descriptor(for: e)) }
+        var depths: [Int]?
         if let queueDepths {
             for v in queueDepths where v < 1 {
                 throw .badInput("--iodepth \(v) is invalid; the queue depth must be at least 1")
@@ -150,15 +163,14 @@ public struct RunRequest: Sendable {
         let options = engineOptions
         let classes: [ClassChoice?] = self.classes ?? [nil]
         var specs: [CaseSpec] = []
-        for e in engines {
-            let engineDepths = e.isSynchronous ? [1] : depths
+        for d in descriptors {
+            let engineDepths = d.isSynchronous ? [1] : depths ?? d.defaultDepths
             for qd in engineDepths {
                 for choice in classes {
-                    var s = baseSpec(engine: e, queueDepth: qd, blockSize: choice?.blockSize ?? blockSize)
+                    var s = baseSpec(engine: d.kind, queueDepth: qd, blockSize: choice?.blockSize ?? blockSize)
                     s.pathClass = choice?.pathClass
                     var o = options
-                    if !e.usesIoUring { o.fixedBuffers = false; o.registeredFiles = false; o.sqpoll = false; o.plainRing = false }
-                    if e != .pvsync2 { o.hipri = false }
+                    for key in EngineOptionKey.allCases where !d.options.contains(key) { key.reset(in: &o) }
                     // Batches never exceed the queue (a QD1 case in a QD1,32 sweep).
                     o.submitBatch = min(o.submitBatch, qd)
                     o.completeBatch = min(o.completeBatch, qd)
@@ -169,16 +181,11 @@ public struct RunRequest: Sendable {
             }
         }
         // Options the user named for engines that do not take them are a mistake to report.
-        if self.engines != nil {
-            if (options.fixedBuffers || options.registeredFiles || options.sqpoll) && !engines.contains(where: \.usesIoUring) {
-                throw .badInput("--fixed-buffers, --registered-files and --sqpoll apply to io_uring engines only; add --engine io_uring")
-            }
-            if options.hipri && !engines.contains(.pvsync2) {
-                throw .badInput("--hipri applies to pvsync2 only; add --engine pvsync2 (io_uring-poll is the async polled engine)")
-            }
+        if self.engines != nil, let refusal = EngineOptionKey.refusal(options, engines: descriptors, fix: { e, _ in "add --engine \(e.rawValue)" }) {
+            throw .badInput(refusal)
         }
-        if let queueDepths, self.engines != nil, engines.allSatisfy(\.isSynchronous), depths != [1] {
-            let names = engines.map(\.rawValue).joined(separator: ",")
+        if let queueDepths, self.engines != nil, descriptors.allSatisfy(\.isSynchronous), depths != [1] {
+            let names = descriptors.map(\.kind.rawValue).joined(separator: ",")
             throw .badInput("--iodepth \(queueDepths.map(String.init).joined(separator: ",")) with \(names): sync engines keep one read in flight; use --iodepth 1, or an async engine (libaio, io_uring)")
         }
         return specs

@@ -51,66 +51,29 @@ public final class RunSession {
     }
 
     /// Fails with bad input when the machine's configuration rules the engine out, so a
-    /// user who asked for it learns the fix before anything runs.
+    /// user who asked for it learns the fix before anything runs (the engine's
+    /// descriptor decides; an unknown engine name is bad input).
     public static func preflight(_ engine: EngineKind) throws(IOBenchError) {
-        if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
-            throw .badInput("io_uring is disabled on this machine (sysctl kernel.io_uring_disabled=2); enable it with 'sysctl kernel.io_uring_disabled=0' or use --engine libaio")
-        }
-        if engine.usesIoUring, let why = ioUringRestriction() {
-            throw .badInput("io_uring is restricted on this machine: \(why); run as root or as a member of that group, enable it for everyone with 'sysctl kernel.io_uring_disabled=0', or use --engine libaio")
-        }
+        try EngineRegistry.descriptor(for: engine).preflight()
     }
 
     /// Why this process may not create io_uring rings under kernel.io_uring_disabled=1
     /// (only CAP_SYS_ADMIN and members of kernel.io_uring_group may), or nil.
-    public static func ioUringRestriction() -> String? {
-        guard StorageInfo.ioUringDisabled() == 1 else { return nil }
-        if hasCapSysAdmin() { return nil }
-        let group = StorageInfo.readSysfs("/proc/sys/kernel/io_uring_group").flatMap { Int64($0) } ?? -1
-        if group >= 0 {
-            let gid = gid_t(truncatingIfNeeded: group)
-            if getegid() == gid { return nil }
-            let n = getgroups(0, nil)
-            if n > 0 {
-                var groups = [gid_t](repeating: 0, count: Int(n))
-                let m = getgroups(n, &groups)
-                if m > 0 && groups.prefix(Int(m)).contains(gid) { return nil }
-            }
-            return "sysctl kernel.io_uring_disabled=1 allows only root and the members of group \(group) (kernel.io_uring_group), and this user (uid \(geteuid())) is not one"
-        }
-        return "sysctl kernel.io_uring_disabled=1 and kernel.io_uring_group=-1 allow only root (CAP_SYS_ADMIN), which this process (uid \(geteuid())) lacks"
-    }
+    public static func ioUringRestriction() -> String? { IoUringAvailability.restriction() }
 
     /// CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff, bit 21).
-    static func hasCapSysAdmin() -> Bool {
-        guard let f = fopen("/proc/self/status", "r") else { return geteuid() == 0 }
-        defer { fclose(f) }
-        var buf = [CChar](repeating: 0, count: 512)
-        while fgets(&buf, 512, f) != nil {
-            let line = String(nulTerminated: buf)
-            if line.hasPrefix("CapEff:") {
-                let hex = line.dropFirst(7).filter { $0.isHexDigit }
-                return UInt64(hex, radix: 16).map { $0 & (1 << 21) != 0 } ?? (geteuid() == 0)
-            }
-        }
-        return geteuid() == 0
-    }
+    static func hasCapSysAdmin() -> Bool { IoUringAvailability.hasCapSysAdmin() }
 
-    /// Why this engine cannot run on this machine and target, or nil.
+    /// Why this engine cannot run on this machine and target, or nil (its descriptor's
+    /// check, on the raw device when the class reads one).
     public static func unsupportedReason(_ engine: EngineKind, target: Target, plan: ClassPlan?) -> String? {
-        if engine.usesIoUring, let d = StorageInfo.ioUringDisabled(), d == 2 {
-            return "io_uring is disabled (sysctl kernel.io_uring_disabled=2)"
+        guard let d = EngineRegistry.descriptor(engine) else {
+            return "unknown engine '\(engine.rawValue)'; this iobench runs \(EngineRegistry.names.joined(separator: ", "))"
         }
-        if engine.usesIoUring, let why = ioUringRestriction() {
-            return "io_uring is restricted: \(why)"
+        if let raw = plan?.rawDevice {
+            return d.unsupportedReason(queue: raw.queue, targetPath: raw.path)
         }
-        if engine == .ioUringPoll {
-            if let raw = plan?.rawDevice {
-                return IoUringPollEngine.unsupportedReason(queue: raw.queue, targetPath: raw.path)
-            }
-            return IoUringPollEngine.unsupportedReason(queue: target.queue, targetPath: target.path)
-        }
-        return nil
+        return d.unsupportedReason(queue: target.queue, targetPath: target.path)
     }
 
     /// Runs every case of every batch. With `skipUnsupported`, a case the machine cannot
@@ -261,15 +224,16 @@ public final class RunSession {
         // Right after the jobs: the TSC's drift over everything up to this case.
         runClock?.afterCase(&result)
         result.plan = plan?.summary
-        // Polled reads the device cannot poll fail the case even with --continue-on-error.
-        if spec.engine == .ioUringPoll, all.contains(where: { $0.firstErrno == EOPNOTSUPP }) {
-            let why = "every polled read failed with EOPNOTSUPP: the device under \(target.path) has no poll queues"
+        // Reads the target cannot serve with this engine at all (polled reads on a device
+        // without poll queues) fail the case even with --continue-on-error.
+        if let d = EngineRegistry.descriptor(spec.engine),
+           let bad = all.lazy.compactMap({ o in o.firstErrno.flatMap { d.unsupportedCompletionError($0, targetPath: target.path) } }).first {
             if skipUnsupported {
-                result = CaseResult(spec: spec, status: .skipped, reason: why)
+                result = CaseResult(spec: spec, status: .skipped, reason: bad.reason)
             } else {
                 result.status = .failed
                 result.failureClass = .runFailed
-                result.reason = why + "; use --engine io_uring, or a device with io_poll=1"
+                result.reason = bad.reason + "; " + bad.fix
             }
         }
         if result.status == .ok, let hook = afterCase {
