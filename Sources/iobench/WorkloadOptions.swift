@@ -65,7 +65,7 @@ struct WorkloadOptions: ParsableArguments {
     @Flag(name: .customLong("no-latency"), help: "Peak mode: time no read (IOPS, bandwidth and CPU time only). Same as --latency-sample 0.")
     var noLatency = false
 
-    @Option(name: .long, help: ArgumentHelp("Clock that stamps each read: tsc (the CPU's time-stamp counter read with rdtscp, a few ns a read, converted to ns by a calibration against CLOCK_MONOTONIC at the start of the run and checked after every case; over 0.1% drift the rest of the run falls back to monotonic) or monotonic (CLOCK_MONOTONIC through the vDSO, the kernel's clock, tens of ns a read on some machines). The TSC needs x86_64 and the constant_tsc and nonstop_tsc CPU flags. Default: tsc when usable, else monotonic (the JSON's clock object says why).", valueName: "clock"))
+    @Option(name: .long, help: ArgumentHelp("Clock that stamps each read: tsc (the CPU's time-stamp counter read with rdtscp, no vDSO call, converted to ns by a calibration against CLOCK_MONOTONIC at the start of the run and checked after every case; over 0.1% drift the rest of the run falls back to monotonic) or monotonic (CLOCK_MONOTONIC through the vDSO, the kernel's clock, tens of ns a read on some machines). The TSC needs x86_64 and the constant_tsc and nonstop_tsc CPU flags. Default: tsc when usable, else monotonic (the JSON's clock object says why).", valueName: "clock"))
     var clock: ClockSource?
 
     @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
