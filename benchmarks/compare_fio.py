@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -684,14 +685,36 @@ def summarize(runs, targets, cases) -> dict:
                     keys += ["clat_p50_ns", "clat_p99_ns", "slat_mean_ns"]
                 entry[tool] = {f"{k}_median": median([v.get(k) for v in vals]) for k in keys}
                 entry[tool]["iops_per_round"] = [v["iops"] for v in vals]
+                entry[tool]["cpu_us_per_io_per_round"] = [v.get("cpu_us_per_io") for v in vals]
+            both = sorted(set(ok["iobench"]) & set(ok["fio"]))
+            # CPU per read, iobench over fio, paired by round (< 1: iobench spent less CPU per read).
+            entry["cpu_ratio_per_round"] = [ok["iobench"][k]["cpu_us_per_io"] / ok["fio"][k]["cpu_us_per_io"]
+                                            for k in both
+                                            if ok["iobench"][k].get("cpu_us_per_io") and ok["fio"][k].get("cpu_us_per_io")]
+            entry["cpu_ratio_median"] = median(entry["cpu_ratio_per_round"])
+            # Geometric mean of the paired ratios and its 95% Student-t interval (on the logs):
+            # "iobench's CPU per read is at or below fio's" holds when the upper end is <= 1.
+            import binary_ab  # late: binary_ab imports this module
+            if len(entry["cpu_ratio_per_round"]) >= 2:
+                g, lo, hi = binary_ab.ratio_interval([math.log(r) for r in entry["cpu_ratio_per_round"]])
+                entry["cpu_ratio_geomean"], entry["cpu_ratio_ci95"] = g, [lo, hi]
+            else:
+                entry["cpu_ratio_geomean"], entry["cpu_ratio_ci95"] = median(entry["cpu_ratio_per_round"]), None
             out[t.key][c.key] = entry
     return out
+
+
+def fmt_cpu_ratio(e) -> str:
+    g, ci = e.get("cpu_ratio_geomean"), e.get("cpu_ratio_ci95")
+    if g is None:
+        return "-"
+    return f"{g:.2f} [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{g:.2f}"
 
 
 def render(summary, targets, cases, args) -> str:
     lines = []
     hdr = ("case", "iobench IOPS", "fio IOPS", "ratio ib/fio (min-max)",
-           "p50 µs ib", "fio lat", "fio clat", "p99 µs ib", "fio lat", "fio clat", "CPU µs/IO ib", "fio")
+           "p50 µs ib", "fio lat", "fio clat", "p99 µs ib", "fio lat", "fio clat", "CPU µs/IO ib", "fio", "CPU ib/fio [95%]")
     for t in targets:
         fs = (t.info.get("filesystem") or {}).get("type", "?")
         lines.append("")
@@ -706,7 +729,8 @@ def render(summary, targets, cases, args) -> str:
             rows.append((c.label, fmt_iops(ib["iops_median"]), fmt_iops(fio["iops_median"]), ratio,
                          fmt_us(ib["lat_p50_ns_median"]), fmt_us(fio["lat_p50_ns_median"]), fmt_us(fio["clat_p50_ns_median"]),
                          fmt_us(ib["lat_p99_ns_median"]), fmt_us(fio["lat_p99_ns_median"]), fmt_us(fio["clat_p99_ns_median"]),
-                         fmt_num(ib["cpu_us_per_io_median"]), fmt_num(fio["cpu_us_per_io_median"])))
+                         fmt_num(ib["cpu_us_per_io_median"]), fmt_num(fio["cpu_us_per_io_median"]),
+                         fmt_cpu_ratio(e)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(hdr))]
         for i, r in enumerate(rows):
             cells = [r[0].ljust(widths[0])] + [r[j].rjust(widths[j]) for j in range(1, len(r))]
@@ -715,7 +739,8 @@ def render(summary, targets, cases, args) -> str:
                 lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines.append("ratio > 1: iobench did more IOPS than fio. Latency is submit->completion: iobench's, and fio's lat "
-                 "(total); fio clat excludes fio's submission time. CPU = user+sys of the I/O thread per read.")
+                 "(total); fio clat excludes fio's submission time. CPU = user+sys of the I/O thread per read; "
+                 "CPU ib/fio is the geometric mean of the per-round ratios with its 95% t interval (< 1: iobench used less).")
     return "\n".join(lines)
 
 
