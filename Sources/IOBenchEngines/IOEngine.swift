@@ -93,6 +93,11 @@ public protocol IOEngine: AnyObject {
     /// back with one `consume(_:)`, as t/io_uring walks its CQ ring: nothing is copied
     /// out and the CQ head moves once per batch.
     func reap(minimum: Int) throws(IOBenchError) -> Int
+    /// The open loop's reap (`--rate-iops`): as `reap(minimum:)`, but the wait ends after
+    /// `timeoutNs` (the time to the next arrival), and with `minimum` 0 it only collects
+    /// what has completed. Engines whose reads complete in `commit` (sync, null) never
+    /// wait in `reap`; the default serves them.
+    func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int
     /// Completion `i` (0 ≤ i < the count the last `reap` returned).
     func completion(_ i: Int) -> Completion
     /// Releases the last reap's `count` completions.
@@ -104,4 +109,5 @@ public protocol IOEngine: AnyObject {
 
 extension IOEngine {
     public var ringInfo: RingInfo? { nil }
+    public func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int { try reap(minimum: minimum) }
 }

@@ -12,6 +12,7 @@ public final class IoUringEngine: IOEngine {
     @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepare(slot: slot, offset: offset) }
     @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
     @inline(__always) public func reap(minimum: Int) throws(IOBenchError) -> Int { try ring.reap(minimum: minimum) }
+    @inline(__always) public func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int { try ring.reap(minimum: minimum, timeoutNs: timeoutNs) }
     @inline(__always) public func completion(_ i: Int) -> Completion { ring.completion(i) }
     @inline(__always) public func consume(_ count: Int) { ring.consume(count) }
 

@@ -21,6 +21,7 @@ public final class IoUringNopEngine: IOEngine {
     @inline(__always) public func prepare(slot: Int, offset: UInt64) { ring.prepareNop(slot: slot) }
     @inline(__always) public func commit(beforeReap: Bool) throws(IOBenchError) { try ring.commit(beforeReap: beforeReap) }
     @inline(__always) public func reap(minimum: Int) throws(IOBenchError) -> Int { try ring.reap(minimum: minimum) }
+    @inline(__always) public func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int { try ring.reap(minimum: minimum, timeoutNs: timeoutNs) }
     /// A NOP completes with res 0; the loop counts res == block size as a full read.
     @inline(__always) public func completion(_ i: Int) -> Completion {
         var c = ring.completion(i)

@@ -189,6 +189,24 @@ public final class IoUringRing {
         return ready()
     }
 
+    /// Open loop: waits at most `timeoutNs` for `minimum` completions; with 0 it only
+    /// collects what has completed, entering the kernel when the ring needs that to post
+    /// them (DEFER_TASKRUN runs its task work only on an enter; IOPOLL polls there).
+    func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int {
+        if deferred { try submitPrepared() }
+        if Int(iob_ring_cq_ready(ring)) >= max(1, minimum) { return ready() }
+        var r: Int32
+        if minimum == 0 || !timedWaits {
+            repeat { r = iob_ring_get_events(ring) } while r == -EINTR || r == -EAGAIN || r == -EBUSY
+            guard r >= 0 else { throw .runFailed("io_uring_enter (get events) failed: \(Errno(-r))") }
+        } else {
+            let t = max(1, min(timeoutNs, reapTimeoutNs))
+            repeat { r = iob_ring_wait_timeout(ring, UInt32(minimum), t) } while r == -EINTR || r == -EAGAIN
+            guard r == 0 || r == -ETIME else { throw .runFailed("io_uring_enter (wait) failed: \(Errno(-r))") }
+        }
+        return ready()
+    }
+
     @inline(__always)
     func ready() -> Int {
         cqHead = iob_ring_cq_head(ring)

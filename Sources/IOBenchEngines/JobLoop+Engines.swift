@@ -33,8 +33,14 @@ func drive<E: IOEngine>(_ engine: E, _ setup: EngineSetup, _ plan: JobPlan, _ of
                                 _ stop: ManagedAtomic<Bool>, _ progress: ManagedAtomic<UInt64>,
                                 _ deadlineOut: ManagedAtomic<UInt64>?, _ engineReady: () -> Void) -> JobOutcome {
     engineReady()
-    var o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: setup.buffers, stop: stop,
+    var o: JobOutcome
+    if let open = plan.openLoop {
+        o = runOpenLoop(engine: engine, plan: plan, arrivals: open, offsets: &offsets, buffers: setup.buffers,
+                        stop: stop, progress: progress, deadlineOut: deadlineOut)
+    } else {
+        o = runJobLoop(engine: engine, plan: plan, offsets: &offsets, buffers: setup.buffers, stop: stop,
                        progress: progress, deadlineOut: deadlineOut)
+    }
     o.ring = engine.ringInfo
     if o.abandonedReads > 0 {
         // Reads the device never completed still target these buffers, and libaio's

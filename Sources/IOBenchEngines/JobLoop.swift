@@ -59,13 +59,7 @@ func runJobLoop<E: IOEngine>(
     }
     defer { if collector == nil { hist.free() } }
     var recorded: UInt64 = 0
-    var errors: UInt64 = 0
-    var shortReads: UInt64 = 0
-    var mismatches: UInt64 = 0
-    var verified: UInt64 = 0
-    // With --continue-on-error, failed reads count toward --number-ios so a failing
-    // device cannot keep the job running forever.
-    var failedMeasured: UInt64 = 0
+    var tally = ReadTally()
     var timelineCount = 0
     var timelineTruncated = false
     var issuing = true
@@ -93,7 +87,7 @@ func runJobLoop<E: IOEngine>(
         while issuing && freeCount > 0 {
             var n = min(freeCount, plan.submitBatch)
             if measuring {
-                let room = limit &- min(limit, recorded &+ failedMeasured &+ UInt64(inflight))
+                let room = limit &- min(limit, recorded &+ tally.failedMeasured &+ UInt64(inflight))
                 if room == 0 { issuing = false; break }
                 if UInt64(n) > room { n = Int(room) }
             }
@@ -160,35 +154,9 @@ func runJobLoop<E: IOEngine>(
                     }
                     recorded &+= 1
                 }
-                if plan.verify {
-                    verified &+= 1
-                    let ok = plan.verifyZeros
-                        ? Stamp.isZero(buffers.buffer(slot), count: plan.blockSize)
-                        : Stamp.matches(buffers.buffer(slot), count: plan.blockSize, fileOffset: slots[slot].fileOffset)
-                    if !ok {
-                        if mismatches == 0 { out.firstMismatchOffset = slots[slot].fileOffset }
-                        mismatches &+= 1
-                    }
-                }
-            } else {
-                // Errors and short reads stop new submissions (as fio's default
-                // continue_on_error=none does); in-flight reads are still drained.
-                if res < 0 {
-                    errors &+= 1
-                    if out.firstErrno == nil {
-                        out.firstErrno = -res
-                        out.firstError = "read of \(plan.blockSize) bytes at offset \(slots[slot].offset) failed: \(Errno(-res))"
-                    }
-                } else {
-                    shortReads &+= 1
-                    if out.firstError == nil {
-                        out.firstError = "short read at offset \(slots[slot].offset): \(res) of \(plan.blockSize) bytes (end of file or a truncated target)"
-                    }
-                }
-                // Polled reads that the device cannot poll never succeed: stop even when
-                // asked to continue, rather than spin on errors.
-                if !plan.continueOnError || res == -EOPNOTSUPP { issuing = false }
-                if measuring { failedMeasured &+= 1 }
+                if plan.verify { tally.verify(plan, buffers, slot: slot, fileOffset: slots[slot].fileOffset, &out) }
+            } else if !tally.failed(res, offset: slots[slot].offset, measuring: measuring, plan, &out) {
+                issuing = false
             }
             freeSlots[freeCount] = slot
             freeCount &+= 1
@@ -203,20 +171,7 @@ func runJobLoop<E: IOEngine>(
         // The checks below need the time; without a clock read this round they wait for the next.
         if !clockRead { continue }
 
-        if !issuing && inflight > 0 {
-            // Draining: a device that stopped completing reads must not keep the job
-            // (and the run, and a signal) waiting forever.
-            if drainSince == 0 {
-                drainSince = now
-            } else if now &- drainSince >= jobDrainGraceNs {
-                out.abandonedReads = UInt64(inflight)
-                errors &+= UInt64(inflight)
-                let msg = "\(inflight) read\(inflight == 1 ? "" : "s") still in flight \((now &- drainSince) / 1_000_000_000) s after the end: the device is not completing them"
-                out.failure = .runFailed(msg)
-                if out.firstError == nil { out.firstError = msg }
-                break loop
-            }
-        }
+        if !issuing && inflight > 0 && tally.drainExpired(now: now, since: &drainSince, inflight: inflight, &out) { break loop }
 
         if measuring {
             while now >= nextSecond {
@@ -238,7 +193,7 @@ func runJobLoop<E: IOEngine>(
                     intervalStart = now
                 }
             }
-            if recorded &+ failedMeasured >= limit { issuing = false }
+            if recorded &+ tally.failedMeasured >= limit { issuing = false }
         } else if now >= rampEnd {
             // Ramp over. Reads still in flight from the ramp are not measured (slotMeasured).
             measuring = true
@@ -273,10 +228,7 @@ func runJobLoop<E: IOEngine>(
         out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
     }
     out.ios = recorded
-    out.errors = errors
-    out.shortReads = shortReads
-    out.verifyMismatches = mismatches
-    out.verifiedReads = verified
+    tally.store(into: &out)
     out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
     out.timelineTruncated = timelineTruncated
     return out
@@ -308,6 +260,8 @@ struct SlotState {
     var fileOffset: UInt64 = 0
     /// Submitted in the measured phase (ramp reads are not measured).
     var measured = false
+    /// Open loop: when the read was due by the arrival schedule.
+    var intendedTime: UInt64 = 0
 }
 
 /// The job loop's tables, allocated with malloc before the loop (nil when memory is

@@ -33,6 +33,9 @@ public struct JobPlan: Sendable {
     /// The clock of every time the loop takes (submit and completion stamps, ramp,
     /// deadline, timeline, intervals, drain): one timebase for the whole job.
     public var clock: LatencyClock = .monotonic
+    /// `--rate-iops`: issue reads on an arrival schedule instead of whenever a slot is
+    /// free (nil: closed loop).
+    public var openLoop: OpenLoopPlan? = nil
 
     public init(blockSize: Int, queueDepth: Int, submitBatch: Int, completeBatch: Int, runtimeNs: UInt64?,
                 ioLimit: UInt64?, rampNs: UInt64, verify: Bool, verifyZeros: Bool = false,
@@ -88,6 +91,9 @@ public struct JobOutcome: Sendable {
     public var abandonedReads: UInt64 = 0
     /// io_uring: what the job's ring ran with.
     public var ring: RingInfo?
+    /// `--rate-iops`: the open loop's own measurements (`histogram` is then the
+    /// service time, submit to completion, as in a closed loop).
+    public var openLoop: OpenLoopOutcome?
 
     public init() {}
 }
@@ -96,3 +102,40 @@ public struct JobOutcome: Sendable {
 /// an error or a stop) before it counts them as errors and stops waiting.
 public let jobDrainGraceNs: UInt64 = 5_000_000_000
 
+
+/// An open-loop job's arrivals (`--rate-iops`, `--arrival`).
+public struct OpenLoopPlan: Sendable, Equatable {
+    /// Reads per second asked of this job.
+    public var ratePerSecond: Double
+    public var process: ArrivalProcess
+    /// The schedule's seed (reproducible arrivals).
+    public var seed: UInt64
+
+    public init(ratePerSecond: Double, process: ArrivalProcess, seed: UInt64) {
+        self.ratePerSecond = ratePerSecond
+        self.process = process
+        self.seed = seed
+    }
+}
+
+/// What an open-loop job measured besides the service time.
+public struct OpenLoopOutcome: Sendable {
+    /// Completion minus intended issue time, per read: what a caller issuing at this
+    /// rate waits (coordinated-omission-correct).
+    public var responseTime = LatencyHistogram.empty
+    /// Actual submit minus intended issue time, per read.
+    public var issueLag = LatencyHistogram.empty
+    /// Arrivals intended in the measured phase, and how many of them were issued.
+    public var arrivals: UInt64 = 0
+    public var issued: UInt64 = 0
+    /// How late the oldest arrival not yet issued was at the end of the measured
+    /// phase (0: the schedule was kept), and the most it was at any second's end.
+    public var backlogAtEndNs: UInt64 = 0
+    public var backlogMaxNs: UInt64 = 0
+    /// The backlog at the end of each second of the measured phase.
+    public var backlogTimelineNs: [UInt64] = []
+    /// The measured phase's length: arrivals intended in it are measured.
+    public var windowNs: UInt64 = 0
+
+    public init() {}
+}

@@ -17,6 +17,8 @@ public final class LibaioEngine: IOEngine {
     /// io_getevents' timeout (reapTimeoutNs): a device that stops completing cannot
     /// block the job beyond it.
     let timeout: UnsafeMutablePointer<timespec>
+    /// The open loop's bounded wait (set before each such reap; no allocation per read).
+    let waitTimeout: UnsafeMutablePointer<timespec>
 
     public init(_ setup: EngineSetup) throws(IOBenchError) {
         fd = setup.fd
@@ -34,7 +36,7 @@ public final class LibaioEngine: IOEngine {
             throw .runFailed("io_setup(\(depth)) failed: \(Errno(-rc)); the kernel refused native AIO")
         }
         let bytes = depth * (MemoryLayout<iocb>.stride + MemoryLayout<UnsafeMutablePointer<iocb>?>.stride + MemoryLayout<io_event>.stride)
-            + MemoryLayout<timespec>.stride
+            + 2 * MemoryLayout<timespec>.stride
         guard let block = iob_malloc(bytes) else {
             io_destroy(c)
             throw .runFailed("no memory for libaio's \(depth) control blocks (ENOMEM): \(ResourceLimits.memoryFix)")
@@ -48,6 +50,7 @@ public final class LibaioEngine: IOEngine {
         pending = pendingAt.bindMemory(to: UnsafeMutablePointer<iocb>?.self, capacity: depth)
         timeout = (pendingAt + depth * MemoryLayout<UnsafeMutablePointer<iocb>?>.stride).bindMemory(to: timespec.self, capacity: 1)
         timeout.pointee = timespec(tv_sec: Int(reapTimeoutNs / 1_000_000_000), tv_nsec: Int(reapTimeoutNs % 1_000_000_000))
+        waitTimeout = timeout + 1
     }
 
     deinit {
@@ -81,6 +84,18 @@ public final class LibaioEngine: IOEngine {
         var n: Int32
         repeat {
             n = io_getevents(ctx, minimum, depth, events, timeout)
+        } while n == -EINTR
+        guard n >= 0 else { throw .runFailed("io_getevents failed: \(Errno(-n))") }
+        return Int(n)
+    }
+
+    /// Open loop: at most `timeoutNs` of waiting (0: only what has completed).
+    public func reap(minimum: Int, timeoutNs: Int64) throws(IOBenchError) -> Int {
+        let t = max(0, min(timeoutNs, reapTimeoutNs))
+        waitTimeout.pointee = timespec(tv_sec: Int(t / 1_000_000_000), tv_nsec: Int(t % 1_000_000_000))
+        var n: Int32
+        repeat {
+            n = io_getevents(ctx, minimum, depth, events, waitTimeout)
         } while n == -EINTR
         guard n >= 0 else { throw .runFailed("io_getevents failed: \(Errno(-n))") }
         return Int(n)

@@ -200,12 +200,15 @@ public struct CaseRunner {
                                       startBlock: blockCount / UInt64(spec.jobs) * UInt64(job))
         }
         let runtimeSeconds = spec.runtimeNs.map { Int($0 / 1_000_000_000) + 2 } ?? 3600
-        let plan = JobPlan(blockSize: spec.blockSize, queueDepth: spec.queueDepth,
+        var plan = JobPlan(blockSize: spec.blockSize, queueDepth: spec.queueDepth,
                            submitBatch: spec.options.submitBatch, completeBatch: spec.options.completeBatch,
                            runtimeNs: spec.runtimeNs, ioLimit: spec.ioLimit, rampNs: spec.rampNs,
                            verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
                            continueOnError: spec.continueOnError, latencyEvery: spec.latencySample,
                            timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs, clock: clock)
+        if let rate = spec.rateIOPS {
+            plan.openLoop = OpenLoopPlan(ratePerSecond: rate, process: spec.arrival, seed: jobSeed)
+        }
         let release = { iob_free(reserve); reserveHeld = false }
         do {
             return try runEngineJob(spec.engine, setup: setup, plan: plan, offsets: &offsets, stop: stop,

@@ -27,6 +27,13 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     public var continueOnError = false
     /// Latency sampling: 1 every read, N one commit in N, 0 none (peak mode).
     public var latencySample = 1
+    /// `--rate-iops`: open loop at this many reads per second per job (nil: closed loop).
+    public var rateIOPS: Double?
+    /// `--arrival`: how the open loop's arrivals are spaced.
+    public var arrival: ArrivalProcess = .uniform
+    /// `--load`: the rate is this percentage of the peak IOPS the same setting measured
+    /// closed-loop earlier in the run; the id then names the percentage, not the rate.
+    public var loadPercent: Double?
 
     public init(engine: EngineKind) { self.engine = engine }
 
@@ -35,6 +42,9 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         case pathClass = "class"
         case continueOnError = "continue_on_error"
         case latencySample = "latency_sample"
+        case rateIOPS = "rate_iops"
+        case arrival
+        case loadPercent = "load_percent"
         case blockSize = "bs"
         case queueDepth = "iodepth"
         case runtimeNs = "runtime_ns"
@@ -50,7 +60,17 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         for key in EngineOptionKey.allCases { if let suffix = key.idSuffix(options) { id += "-" + suffix } }
         if let c = pathClass { id += "-\(c.rawValue)" }
         if latencySample == 0 { id += "-nolat" } else if latencySample > 1 { id += "-lat\(latencySample)" }
+        if let loadPercent {
+            id += "-load\(Self.formatRate(loadPercent))" + (arrival == .uniform ? "" : "-\(arrival.rawValue)")
+        } else if let rateIOPS {
+            id += "-r\(Self.formatRate(rateIOPS))" + (arrival == .uniform ? "" : "-\(arrival.rawValue)")
+        }
         return id
+    }
+
+    /// A rate as ids and labels show it: whole numbers as they are, others to 0.1.
+    public static func formatRate(_ r: Double) -> String {
+        r == r.rounded() ? String(UInt64(r)) : Units.oneDecimal(r)
     }
 
     /// The engine setting: the id of this spec without its class and block size (engine,
@@ -73,6 +93,12 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         if pattern == .sequential { s += " seq" }
         if let pathClass { s += " \(pathClass.rawValue)" }
         if latencySample == 0 { s += " nolat" } else if latencySample > 1 { s += " lat1/\(latencySample)" }
+        if let loadPercent {
+            s += " @\(Self.formatRate(loadPercent))%" + (rateIOPS.map { " (\(Units.formatRate($0))/s)" } ?? "")
+            if arrival != .uniform { s += " \(arrival.rawValue)" }
+        } else if let rateIOPS {
+            s += " @\(Units.formatRate(rateIOPS))/s" + (arrival == .uniform ? "" : " \(arrival.rawValue)")
+        }
         return s
     }
 
@@ -128,6 +154,14 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         if let n = ioLimit, n > Self.maxNumberIOs {
             throw .badInput("--number-ios \(n) is too large; use at most \(Self.maxNumberIOs) reads per job (for long runs use --runtime)")
         }
+        if let r = rateIOPS {
+            guard r.isFinite && r >= 1 && r <= 100_000_000 else {
+                throw .badInput("--rate-iops \(r) is out of range; use 1 to 100M reads per second per job")
+            }
+            if latencySample != 1 {
+                throw .badInput("--rate-iops times every read from its intended start; drop --latency-sample and --no-latency")
+            }
+        }
         for cpu in cpus where cpu < 0 || cpu >= 4096 {
             throw .badInput("--cpus \(cpu) is not a CPU number (0 to 4095); list CPUs this machine has, e.g. --cpus 0,1 (see nproc)")
         }
@@ -153,6 +187,9 @@ extension CaseSpec {
         pathClass = try c.decodeIfPresent(PathClass.self, forKey: .pathClass)
         continueOnError = try c.decodeIfPresent(Bool.self, forKey: .continueOnError) ?? false
         latencySample = try c.decodeIfPresent(Int.self, forKey: .latencySample) ?? 1
+        rateIOPS = try c.decodeIfPresent(Double.self, forKey: .rateIOPS)
+        arrival = try c.decodeIfPresent(ArrivalProcess.self, forKey: .arrival) ?? .uniform
+        loadPercent = try c.decodeIfPresent(Double.self, forKey: .loadPercent)
     }
 }
 

@@ -98,6 +98,13 @@ public enum MarkdownReport {
             }
         }
 
+        let openRows = ReportContent.openLoopRows(r.cases)
+        if !openRows.isEmpty {
+            out += "\n**Latency at a given rate** (open loop)\n\n"
+            out += table(ReportContent.openLoopHeaders, openRows)
+            let lines = ReportContent.saturationNotes(r.cases) + [ReportContent.openLoopLegend]
+            out += "\n" + lines.map { "- \(escape($0))\n" }.joined()
+        }
         let repeatRows = ReportContent.repeatRows(r.cases)
         if !repeatRows.isEmpty {
             out += "\n**Spread across repeats** (the table above is over all repeats: mean IOPS, merged histogram)\n\n"

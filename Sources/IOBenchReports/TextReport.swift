@@ -56,6 +56,14 @@ public enum TextReport {
         out += table(headers: headers, rows: rows)
         if let overhead = ReportContent.toolOverheadLine(r.cases) { out += overhead + "\n" }
 
+        let openRows = ReportContent.openLoopRows(r.cases)
+        if !openRows.isEmpty {
+            out += "\nlatency at a given rate (open loop)\n"
+            out += table(headers: ReportContent.openLoopHeaders, rows: openRows)
+            for line in ReportContent.saturationNotes(r.cases) { out += line + "\n" }
+            out += ReportContent.openLoopLegend + "\n"
+        }
+
         let repeatRows = ReportContent.repeatRows(r.cases)
         if !repeatRows.isEmpty {
             out += "\nspread across repeats (the rows above are over all repeats: mean IOPS, merged histogram)\n"

@@ -94,6 +94,7 @@ extension CaseResult {
         bytesPerSecond = iops * Double(spec.blockSize)
         measureStartEpochNs = outcomes.map(\.measureStartEpochNs).filter { $0 > 0 }.min() ?? 0
         ring = outcomes.lazy.compactMap(\.ring).first
+        openLoop = OpenLoopSummary(spec: spec, outcomes: outcomes)
         // The jobs' k-th intervals make the case's k-th, merged once each.
         let intervalCount = outcomes.map(\.intervals.count).max() ?? 0
         intervals = (0 ..< intervalCount).map { k in

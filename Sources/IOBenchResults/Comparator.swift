@@ -16,10 +16,12 @@ struct GateSide {
         self.c = c
         units = c.repeats ?? []
         repeats = max(units.count, 1)
-        pooled = c.histogram?.live
-        quantiles = pooled.map { HistogramQuantiles($0, exactMax: c.latency?.maxNs) }
+        // An open-loop case is judged on its response time (completion − intended issue
+        // time), the latency a caller at that rate sees; a closed loop on its latency.
+        pooled = c.openLoop.map { $0.responseTimeHistogram?.live } ?? c.histogram?.live
+        quantiles = pooled.map { HistogramQuantiles($0, exactMax: c.gatedLatency?.maxNs) }
         for (i, u) in units.enumerated() {
-            if let h = u.histogram?.live { unitHistograms[i] = h }
+            if let h = u.openLoop.map({ $0.responseTimeHistogram?.live }) ?? u.histogram?.live { unitHistograms[i] = h }
         }
     }
 
@@ -37,7 +39,7 @@ struct GateSide {
         switch m {
         case .iops: return c.iops
         case .cpu: return c.cpu?.perIONs
-        default: return Self.latencyValue(m, histogram: pooled, summary: c.latency)
+        default: return Self.latencyValue(m, histogram: pooled, summary: c.gatedLatency)
         }
     }
 
@@ -50,7 +52,7 @@ struct GateSide {
             switch m {
             case .iops: v = u.iops
             case .cpu: v = u.cpu?.perIONs
-            default: v = Self.latencyValue(m, histogram: unitHistograms[i], summary: u.latency)
+            default: v = Self.latencyValue(m, histogram: unitHistograms[i], summary: u.openLoop?.responseTime ?? u.latency)
             }
             guard let v, v > 0, v.isFinite else { return nil }
             out.append(v)
@@ -67,7 +69,7 @@ struct GateSide {
     /// The within-run standard error of ln(metric) for a latency metric, or why there
     /// is none (too few reads).
     func withinRunLogSE(_ m: CompareMetric, minTailReads: Int) -> (se: Double?, reads: Double, why: String?) {
-        guard let l = c.latency, l.count > 0, let pooled, pooled.count > 0, let qs = quantiles else {
+        guard let l = c.gatedLatency, l.count > 0, let pooled, pooled.count > 0, let qs = quantiles else {
             return (nil, 0, "no latencies recorded")
         }
         let n = Double(pooled.count)

@@ -118,7 +118,8 @@ public enum ResultMerger {
             var kept: [RepeatResult] = []
             for (source, c) in parts {
                 for r in c.repeats ?? [RepeatResult(index: 1, ios: c.ios, elapsedNs: c.elapsedNs, iops: c.iops, latency: c.latency,
-                                                    cpu: c.cpu, errors: c.errors, histogram: c.histogram, timelineIOPS: c.timelineIOPS)] {
+                                                    cpu: c.cpu, errors: c.errors, histogram: c.histogram, timelineIOPS: c.timelineIOPS,
+                                                    openLoop: c.openLoop)] {
                     var r = r
                     // Where the repeat came from, so that class comparisons pair round i of
                     // one source with round i of the same source only.
@@ -129,6 +130,7 @@ public enum ResultMerger {
                 }
             }
             out.repeats = kept.count > 1 ? kept : nil
+            out.openLoop = OpenLoopSummary.merged(parts.compactMap { $0.1.openLoop })
             // The spread runs over every repeat of every source (or the sources themselves
             // when they have no repeats), so merged results stay as noise-aware as their inputs.
             let units: [(iops: Double, latency: LatencySummary?, cpu: CPUSummary?)] = parts.flatMap { part in

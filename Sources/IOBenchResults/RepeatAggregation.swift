@@ -58,9 +58,12 @@ public struct RepeatResult: Codable, Sendable {
     /// `iobench merge`: the file this repeat came from, and its `index` (round) there.
     public var source: String?
     public var sourceRound: Int?
+    /// `--rate-iops`: this repetition's open-loop results (response time, saturation).
+    public var openLoop: OpenLoopSummary?
 
     enum CodingKeys: String, CodingKey {
         case index, ios, iops, latency, cpu, errors, histogram
+        case openLoop = "open_loop"
         case roundPosition = "round_position"
         case source
         case sourceRound = "source_round"
@@ -103,7 +106,8 @@ extension CaseResult {
             }
             out.interrupted = out.interrupted || r.interrupted
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
-                                     cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS, roundPosition: r.roundPosition))
+                                     cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS, roundPosition: r.roundPosition,
+                                     openLoop: r.openLoop))
         }
         let repeats = measured
         guard !repeats.isEmpty else { return out }
@@ -127,6 +131,7 @@ extension CaseResult {
                 return shifted
             }
         }
+        out.openLoop = OpenLoopSummary.merged(repeats.compactMap(\.openLoop))
         out.repeats = kept
         out.spread = RepeatSpread(units: repeats.map { ($0.iops, $0.latency, $0.cpu) })
         return out

@@ -82,6 +82,7 @@ extension CaseResult {
         pathVerification = try c.decodeIfPresent(PathVerification.self, forKey: .pathVerification)
         ring = try c.decodeIfPresent(RingInfo.self, forKey: .ring)
         clock = try c.decodeIfPresent(CaseClock.self, forKey: .clock)
+        openLoop = try c.decodeIfPresent(OpenLoopSummary.self, forKey: .openLoop)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats).map { reps in
             var reps = reps
             for i in reps.indices { let l = reps[i].latency; reps[i].histogram?.restoreTotals(from: l) }

@@ -320,6 +320,9 @@ public struct CaseResult: Codable, Sendable {
     public var ring: RingInfo?
     /// The clock that stamped this case's reads and, for the TSC, the drift check after it.
     public var clock: CaseClock?
+    /// `--rate-iops`: the open loop's response time, issue lag, achieved rate and
+    /// whether the point is saturated (`latency` stays the service time).
+    public var openLoop: OpenLoopSummary?
     /// `--repeat N`: every repetition, whole. The case's own fields are then the
     /// aggregate (merged histogram, summed reads, mean IOPS).
     public var repeats: [RepeatResult]?
@@ -353,6 +356,7 @@ public struct CaseResult: Codable, Sendable {
         case roundPosition = "round_position"
         case pathVerification = "path_verification"
         case repeats, spread, sources, ring, clock
+        case openLoop = "open_loop"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"

@@ -72,6 +72,37 @@ public enum Units {
         return "\(bytes)"
     }
 
+    /// Parses a rate in reads per second: `5000`, `50k`, `1.5M` (decimal: k = 1000).
+    public static func parseRate(_ text: String, option: String) throws(IOBenchError) -> Double {
+        let t = text.trimmingCharacters(in: " ").lowercased()
+        var number = Substring(t)
+        var scale = 1.0
+        if let last = number.last, last == "k" || last == "m" {
+            scale = last == "k" ? 1e3 : 1e6
+            number = number.dropLast()
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              let value = Double(number), value.isFinite, value > 0
+        else {
+            throw .badInput("--\(option) '\(printable(text))' is not a rate; write reads per second as a number with an optional k or M (×1000, ×1,000,000), e.g. 5000, 50k or 1.5M")
+        }
+        return value * scale
+    }
+
+    /// `50000` → `50k`, `1500000` → `1.5M`, `750` → `750`: rates for labels.
+    public static func formatRate(_ r: Double) -> String {
+        func trim(_ v: Double) -> String { oneDecimal(v) }
+        if r >= 1e6 { return trim(r / 1e6) + "M" }
+        if r >= 1e3 { return trim(r / 1e3) + "k" }
+        return trim(r)
+    }
+
+    /// `12.0` → `12`, `12.25` → `12.3` (to 0.1, without a trailing `.0`).
+    public static func oneDecimal(_ v: Double) -> String {
+        let tenths = UInt64((v * 10).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)"
+    }
+
     public static func formatDuration(_ ns: UInt64) -> String {
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }

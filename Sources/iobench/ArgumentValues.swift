@@ -37,6 +37,7 @@ extension EngineKind: ExpressibleByArgument {}
 extension PathClass: ExpressibleByArgument {}
 extension LabFilesystem: ExpressibleByArgument {}
 extension ClockSource: ExpressibleByArgument {}
+extension ArrivalProcess: ExpressibleByArgument {}
 
 /// Comma-separated lists of a value set (`--engine psync,io_uring`), parsed in the
 /// option's `transform`: a bad item is refused at parse time (exit 2), naming it.

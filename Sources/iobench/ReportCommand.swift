@@ -20,8 +20,9 @@ struct ReportCommand: ParsableCommand {
           html      one self-contained page: environment, configuration, tables,
                     inline SVG plots, comparisons with regressions highlighted
                     (to stdout, or to --output FILE)
-          svg       spectrum.svg, histogram.svg, timeline.svg, and classes.svg
-                    when cases had a path class, in --output DIR (created)
+          svg       spectrum.svg, histogram.svg, timeline.svg, classes.svg
+                    when cases had a path class, and latency-load.svg when
+                    cases ran open-loop, in --output DIR (created)
 
         Examples:
           iobench report result.json --format html --output report.html

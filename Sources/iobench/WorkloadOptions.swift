@@ -68,6 +68,15 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Clock that stamps each read: tsc (the CPU's time-stamp counter read with rdtscp, no vDSO call, converted to ns by a calibration against CLOCK_MONOTONIC at the start of the run and checked after every case; over 0.1% drift the rest of the run falls back to monotonic) or monotonic (CLOCK_MONOTONIC through the vDSO, the kernel's clock, tens of ns a read on some machines). The TSC needs x86_64 and the constant_tsc and nonstop_tsc CPU flags. Default: tsc when usable, else monotonic (the JSON's clock object says why).", valueName: "clock"))
     var clock: ClockSource?
 
+    @Option(name: .customLong("rate-iops"), help: ArgumentHelp("Open loop: issue reads at this rate per job (reads per second, e.g. 5000, 50k, 1.5M), comma-separated for one case per rate. Each read has an intended issue time from the arrival schedule; --iodepth caps the reads in flight, and arrivals that find it full wait in order and keep their intended times. Reports the response time (completion − intended issue time, which a stall cannot hide: no coordinated omission), the service time (completion − submit, the 'latency' of a closed loop), the issue lag, the achieved rate, and 'saturated' when under 99% of the rate was achieved or the backlog grew.", valueName: "list"))
+    var rateIOPS: String?
+
+    @Option(name: .long, help: ArgumentHelp("The latency–throughput curve: run every case closed-loop first (its peak IOPS), then open-loop at each of these percentages of that peak, comma-separated (e.g. 10%,25%,50%,75%,90%,100%). Each load point is a case with id suffix -loadP, so compare pairs the same point across runs; the report draws response time against achieved IOPS.", valueName: "list"))
+    var load: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --rate-iops or --load: uniform (exactly 1/rate apart, fio's rate_process=linear) or poisson (exponential gaps, fio's poisson); reproducible from --seed. Default: uniform.", valueName: "process"))
+    var arrival: ArrivalProcess?
+
     @Flag(name: .customLong("continue-on-error"), help: "Keep reading after I/O errors and short reads. They are still counted and reported (with the first error's text), but the case does not fail for them.")
     var continueOnError = false
 
@@ -108,5 +117,22 @@ struct WorkloadOptions: ParsableArguments {
         request.latencySample = noLatency ? 0 : latencySample
         request.continueOnError = continueOnError
         request.clock = clock
+        request.rates = try rateIOPS.map { list in
+            try list.split(separator: ",", omittingEmptySubsequences: false).map { try Units.parseRate(String($0), option: "rate-iops") }
+        }
+        request.loads = try load.map { list in
+            try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
+                let t = item.trimmingCharacters(in: .whitespaces)
+                let number = t.hasSuffix("%") ? String(t.dropLast()) : t
+                guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(number) else {
+                    throw IOBenchError.badInput("--load '\(Units.printable(list))' is not a list of percentages; write e.g. --load 10%,50%,90%")
+                }
+                return v
+            }
+        }
+        if arrival != nil && rateIOPS == nil && load == nil {
+            throw IOBenchError.badInput("--arrival spaces the reads of an open loop; add --rate-iops (e.g. --rate-iops 5000) or --load")
+        }
+        request.arrival = arrival ?? .uniform
     }
 }

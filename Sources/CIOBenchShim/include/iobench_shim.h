@@ -30,6 +30,7 @@
 #include <linux/fiemap.h>
 #include <zlib.h>
 #include <liburing.h>
+#include <sys/prctl.h>
 #include <libaio.h>
 
 // ---- io_uring ------------------------------------------------------------
@@ -121,6 +122,15 @@ static inline int iob_ring_wait_timeout(struct io_uring *ring, unsigned wait_nr,
                                     .tv_nsec = timeout_ns % 1000000000ll };
     return io_uring_wait_cqes(ring, &cqe, wait_nr, &ts, NULL);
 }
+
+/// The calling thread's timer slack in ns (prctl is variadic, which Swift cannot call).
+/// The open loop sets it to 1 ns so its sleeps end when asked, not up to 50 µs later.
+static inline long iob_get_timerslack(void) { return prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0); }
+static inline int iob_set_timerslack(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }
+
+/// Enters the kernel to post what has completed without waiting for anything
+/// (DEFER_TASKRUN rings post completions only on an enter; IOPOLL rings poll there).
+static inline int iob_ring_get_events(struct io_uring *ring) { return io_uring_get_events(ring); }
 
 /// Drains up to `max` completions the way io_uring_for_each_cqe does: copies
 /// (user_data, res) pairs out and advances the CQ head once for the batch.

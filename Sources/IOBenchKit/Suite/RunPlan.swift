@@ -102,7 +102,21 @@ public struct RunPlan {
         session.clockRequest = request.clock
         session.clockCalibrationOverride = request.clockCalibrationOverride
         session.log = log
-        let result = session.run(batches, skipUnsupported: request.engines == nil, repeats: request.rounds)
+        var result = session.run(batches, skipUnsupported: request.engines == nil, repeats: request.rounds)
+        if let loads = request.loads, !result.interrupted {
+            // The curve: open-loop cases at each load of the peaks just measured, on the
+            // named targets (not the default suite's class batch).
+            var loadBatches: [CaseBatch] = []
+            var unmeasured: [CaseResult] = []
+            for b in batches.prefix(targets.count) {
+                let peaks = result.cases.filter { targets.count == 1 || $0.targetPath == b.target.path }
+                let (lb, skipped) = LoadSweep.batch(from: b, peakResults: peaks, loads: loads, arrival: request.arrival)
+                loadBatches.append(lb)
+                unmeasured += skipped
+            }
+            let loadResult = session.run(loadBatches, skipUnsupported: request.engines == nil, repeats: request.rounds)
+            result = LoadSweep.combine(peak: result, load: loadResult, loadSkipped: unmeasured)
+        }
 
         var saveError: Error?
         do { try RunFiles.write(result, request.outputs, guard: outputs) } catch { saveError = error }

@@ -71,6 +71,11 @@ public struct RunRequest: Sendable {
     /// Time 1 commit in N; 0 times none.
     public var latencySample = 1
     public var continueOnError = false
+    /// `--rate-iops`: one open-loop case per rate (per job), after the depth and class.
+    public var rates: [Double]?
+    public var arrival: ArrivalProcess = .uniform
+    /// `--load`: percentages of each case's closed-loop peak, one open-loop case each.
+    public var loads: [Double]?
     /// Replace a foreign target, and output files that are not iobench's own.
     public var forceOverwrite = false
     public var outputs = RunOutputs()
@@ -148,6 +153,17 @@ public struct RunRequest: Sendable {
         guard latencySample >= 0 && latencySample <= 1_000_000 else {
             throw .badInput("--latency-sample \(latencySample) is invalid; use 1 (every read), N up to 1000000 (1 commit in N), or --no-latency")
         }
+        if let loads {
+            guard rates == nil else {
+                throw .badInput("--load and --rate-iops both set the open loop's rate; use one (--load takes percentages of the peak measured first)")
+            }
+            for l in loads where !(l > 0 && l <= 200) {
+                throw .badInput("--load \(CaseSpec.formatRate(l))% is out of range; use percentages of the peak above 0 and up to 200, e.g. --load 10%,50%,90%")
+            }
+            guard latencySample == 1 else {
+                throw .badInput("--load times every read from its intended start; drop --latency-sample and --no-latency")
+            }
+        }
         var descriptors: [EngineDescriptor] = []
         for e in effectiveEngines { descriptors.append(try EngineRegistry.descriptor(for: e)) }
         var depths: [Int]?
@@ -161,6 +177,7 @@ public struct RunRequest: Sendable {
             throw .badInput("--bs \(blockSize < 0 ? String(blockSize) : Units.formatSize(UInt64(blockSize))) is out of range; use 512 bytes to 64m")
         }
         let options = engineOptions
+        let rates: [Double?]? = self.rates.map { $0.reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
         let classes: [ClassChoice?] = self.classes ?? [nil]
         var specs: [CaseSpec] = []
         for d in descriptors {
@@ -175,8 +192,12 @@ public struct RunRequest: Sendable {
                     o.submitBatch = min(o.submitBatch, qd)
                     o.completeBatch = min(o.completeBatch, qd)
                     s.options = o
-                    try s.validate()
-                    specs.append(s)
+                    for rate in rates ?? [nil] {
+                        s.rateIOPS = rate
+                        s.arrival = arrival
+                        try s.validate()
+                        specs.append(s)
+                    }
                 }
             }
         }

@@ -123,6 +123,14 @@ public enum HTMLReport {
 
         h += "<h3>Results</h3>\n"
         h += resultsTable(r.cases)
+        let openRows = ReportContent.openLoopRows(r.cases)
+        if !openRows.isEmpty {
+            h += "<h3>Latency at a given rate (open loop)</h3>\n"
+            h += table(ReportContent.openLoopHeaders, openRows, numeric: Set(1 ..< ReportContent.openLoopHeaders.count - 1),
+                       rowClasses: ReportContent.openLoopCases(r.cases).map { $0.openLoop!.saturated ? "failed" : nil })
+            let notes = ReportContent.saturationNotes(r.cases) + [ReportContent.openLoopLegend]
+            h += "<ul class=\"notes\">" + notes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
+        }
         let classes = classTable(r.cases)
         if !classes.isEmpty { h += "<h3>Path classes</h3>\n" + classes }
         h += problems(r)
@@ -240,6 +248,10 @@ public enum HTMLReport {
         if ClassComparisonPlot.applies(set) {
             h += figure(ClassComparisonPlot.render(set, standalone: false),
                         "Path classes: what each kernel path costs per read, per engine setting.")
+        }
+        if LatencyLoadPlot.applies(set) {
+            h += figure(LatencyLoadPlot.render(set, standalone: false),
+                        "Latency at a given rate: response time (completion − intended issue time) against achieved IOPS, one colour per curve; solid p99, dashed p50, dotted p99.9; red rings mark saturated points.")
         }
         h += figure(TimelinePlot.render(set, standalone: false),
                     "IOPS timeline: reads completed in each whole second of each case's measured phase.")

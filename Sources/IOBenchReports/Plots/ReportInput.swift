@@ -43,10 +43,11 @@ public enum ReportInput: Sendable {
 }
 
 /// The plots of a report, as files: `spectrum.svg`, `histogram.svg`, `timeline.svg`,
-/// and `classes.svg` when cases had a path class.
+/// `classes.svg` when cases had a path class, and `latency-load.svg` when cases ran
+/// open-loop (`--rate-iops`, `--load`).
 public enum PlotFiles {
     /// Every file `write` may put in its directory.
-    public static let fileNames = ["spectrum.svg", "histogram.svg", "timeline.svg", "classes.svg", "report.html"]
+    public static let fileNames = ["spectrum.svg", "histogram.svg", "timeline.svg", "classes.svg", "latency-load.svg", "report.html"]
 
     public static func svgs(_ runs: [(name: String, result: RunResult)]) -> [(file: String, svg: String)] {
         let set = PlotSet(runs)
@@ -56,6 +57,7 @@ public enum PlotFiles {
             ("timeline.svg", TimelinePlot.render(set)),
         ]
         if ClassComparisonPlot.applies(set) { out.append(("classes.svg", ClassComparisonPlot.render(set))) }
+        if LatencyLoadPlot.applies(set) { out.append(("latency-load.svg", LatencyLoadPlot.render(set))) }
         return out
     }
 

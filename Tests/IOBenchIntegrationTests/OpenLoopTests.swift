@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+@testable import IOBenchKit
+@testable import IOBenchPlatform
+@testable import IOBenchHistogram
+@testable import IOBenchEngines
+@testable import IOBenchWorkload
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
+
+/// Open-loop runs (issue 14) through the CLI, on real files: the rate is kept and
+/// arrivals issue on time; a stop of the whole process (SIGSTOP, 500 ms) shows in the
+/// response time of every read due during it and not in the service time, while a
+/// closed loop under the same stall hides it; a rate the target cannot keep is marked
+/// saturated; bad input is refused with exit 2.
+final class OpenLoopTests: XCTestCase {
+    var dir: ScratchDirectory!
+    var shmFile: String!
+
+    override func setUpWithError() throws {
+        dir = try ScratchDirectory()
+        // tmpfs when there is one: reads of about a µs, so the schedule, not the
+        // device, is what these tests see.
+        let shm = "/dev/shm"
+        shmFile = FileManager.default.isWritableFile(atPath: shm)
+            ? shm + "/iobench-openloop-\(getpid())-\(UUID().uuidString.prefix(8)).dat" : dir.file("t.dat")
+        try makeStampedFile(shmFile, size: 16 << 20)
+    }
+
+    override func tearDown() {
+        if let shmFile { unlink(shmFile) }
+        dir = nil
+    }
+
+    func decode(_ json: String) throws -> CaseResult {
+        let r = try RunResult.decode(Data(json.utf8), source: "stdout")
+        return try XCTUnwrap(r.cases.first)
+    }
+
+    func testRateIsKeptAndArrivalsIssueOnTime() throws {
+        // A rate far under what tmpfs does (about 500k reads/s here): achieved within 1%
+        // of the asked rate (uniform), or within 4 standard errors of it (Poisson, whose
+        // count is random), and the issue lag's p90 under 20 µs. (Its p99 is bounded here
+        // by the VM: the host takes the vCPU away for ms at a time, about 2% of it; see
+        // benchmarks/open_loop.py, which reports p99 against the 20 µs goal.) The machine
+        // may be busy with other work: up to 3 tries, every one's figures in the failure
+        // message.
+        for process in ["uniform", "poisson"] {
+            var tries: [String] = []
+            var passed = false
+            for _ in 0 ..< 3 where !passed {
+                let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--rate-iops", "20k",
+                                     "--arrival", process, "--runtime", "2s", "--ramp-time", "200ms",
+                                     "--format", "json", "--no-progress"])
+                XCTAssertEqual(r.status, 0, r.stderr)
+                let c = try decode(r.stdout)
+                let o = try XCTUnwrap(c.openLoop)
+                XCTAssertEqual(o.askedIOPS, 20_000)
+                XCTAssertEqual(o.issued, o.arrivals, "every arrival of the measured phase was issued")
+                XCTAssertEqual(o.responseTime.count, c.latency?.count, "one response time per measured read")
+                let tolerance = process == "uniform" ? 0.01 : 4 / Double(o.arrivals).squareRoot()
+                let lagP90 = o.issueLag.value(at: 90) ?? .max
+                tries.append("achieved \(o.achievedFraction) (±\(tolerance)), issue lag p90 \(lagP90) ns, p99 \(o.issueLag.value(at: 99) ?? 0) ns, saturated \(o.saturated)")
+                passed = abs(o.achievedFraction - 1) <= tolerance && lagP90 < 20_000 && !o.saturated
+            }
+            XCTAssertTrue(passed, "\(process): " + tries.joined(separator: "; "))
+        }
+    }
+
+    /// Runs at 5k reads/s for 3 s and stops the process for 500 ms in the middle.
+    func stalledRun(_ extra: [String]) throws -> CaseResult {
+        let p = try BackgroundIOBench(["run", "--target", shmFile, "--engine", "psync", "--runtime", "3s",
+                                       "--ramp-time", "0", "--format", "json", "--no-progress"] + extra)
+        Thread.sleep(forTimeInterval: 1.2)
+        p.send(SIGSTOP)
+        Thread.sleep(forTimeInterval: 0.5)
+        p.send(SIGCONT)
+        let end = p.wait(timeout: 30)
+        XCTAssertEqual(end?.status, 0, p.stderr)
+        return try decode(p.stdout)
+    }
+
+    func testStallShowsInResponseTimeAndNotInServiceTime() throws {
+        let open = try stalledRun(["--rate-iops", "5k"])
+        let o = try XCTUnwrap(open.openLoop)
+        let response = try XCTUnwrap(o.responseTimeHistogram?.live)
+        let service = try XCTUnwrap(open.histogram?.live)
+        // The 2,500 reads due during the 500 ms stall (5k/s) wait for it: latencies
+        // spread from about 500 ms down to 0. Counted from the histogram: those above 1 ms.
+        func above(_ h: LatencyHistogram, _ ns: UInt64) -> UInt64 {
+            h.count - h.histogram.count(within: 0 ... ns)
+        }
+        let delayed = above(response, 1_000_000)
+        XCTAssertGreaterThan(delayed, 2000, "response times above 1 ms: \(delayed) (expected about 2,500)")
+        XCTAssertLessThan(delayed, 3200, "response times above 1 ms: \(delayed) (expected about 2,500)")
+        XCTAssertGreaterThan(response.max, 400_000_000, "the first read due in the stall waited nearly all of it")
+        XCTAssertGreaterThan(above(response, 250_000_000), 800, "the delays are spread up to 500 ms, not bunched")
+        // Service time: only the read(s) in flight when the process stopped.
+        XCTAssertLessThan(above(service, 1_000_000), 20, "service times above 1 ms")
+        XCTAssertFalse(o.saturated, "the backlog drained after the stall: \(o.saturatedReason ?? "")")
+
+        // The closed loop under the same stall: its p99 does not show it at all.
+        let closed = try stalledRun([])
+        XCTAssertNil(closed.openLoop)
+        let closedP99 = try XCTUnwrap(closed.latency?.value(at: 99))
+        XCTAssertLessThan(closedP99, 1_000_000, "closed-loop p99 \(closedP99) ns")
+        let openP99 = try XCTUnwrap(o.responseTime.value(at: 99))
+        XCTAssertGreaterThan(openP99, 300_000_000, "open-loop response p99 \(openP99) ns")
+    }
+
+    func testRateAboveWhatTheTargetDoesIsSaturated() throws {
+        let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--rate-iops", "20M",
+                             "--runtime", "1s", "--ramp-time", "0", "--format", "json", "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try XCTUnwrap(try decode(r.stdout).openLoop)
+        XCTAssertTrue(o.saturated)
+        XCTAssertLessThan(o.achievedFraction, 0.99)
+        XCTAssertTrue(o.saturatedReason?.contains("of the asked rate") ?? false, o.saturatedReason ?? "")
+        XCTAssertGreaterThan(o.backlogAtEndNs, 100_000_000, "arrivals were far behind at the end")
+        // The text report marks the point.
+        let t = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--rate-iops", "20M",
+                             "--runtime", "300ms", "--ramp-time", "0", "--no-progress"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.contains("latency at a given rate (open loop)"), t.stdout)
+        XCTAssertTrue(t.stdout.contains("SATURATED"), t.stdout)
+        XCTAssertTrue(t.stdout.contains("saturated: psync 4k QD1 @20M/s: achieved"), t.stdout)
+    }
+
+    func testOpenLoopWorksForEveryEngineAndKeepsItsJSONFields() throws {
+        for (engine, depth) in [("psync", "1"), ("pvsync2", "1"), ("libaio", "8"), ("io_uring", "8"), ("null", "1"), ("io_uring-nop", "8")] {
+            let r = try CLI.run(["run", "--target", shmFile, "--engine", engine, "--iodepth", depth, "--rate-iops", "2k,4k",
+                                 "--runtime", "500ms", "--ramp-time", "0", "--format", "json", "--no-progress"])
+            if r.status != 0, r.stderr.contains("io_uring is disabled") { continue }
+            XCTAssertEqual(r.status, 0, "\(engine): \(r.stderr)")
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let cases = try XCTUnwrap(json["cases"] as? [[String: Any]])
+            XCTAssertEqual(cases.count, 2, engine)
+            for (c, rate) in zip(cases, [2000.0, 4000.0]) {
+                XCTAssertEqual(c["status"] as? String, "ok", "\(engine): \(c["reason"] ?? "")")
+                XCTAssertTrue((c["id"] as? String)?.hasSuffix("-r\(Int(rate))") ?? false, "\(c["id"] ?? "")")
+                let o = try XCTUnwrap(c["open_loop"] as? [String: Any], engine)
+                for key in ["arrival", "asked_iops", "achieved_iops", "achieved_fraction", "arrivals", "issued",
+                            "backlog_at_end_ns", "backlog_max_ns", "backlog_timeline_ns", "saturated",
+                            "response_time", "response_time_histogram", "issue_lag", "issue_lag_histogram"] {
+                    XCTAssertNotNil(o[key], "\(engine): open_loop.\(key)")
+                }
+                XCTAssertEqual(o["asked_iops"] as? Double, rate)
+                let achieved = try XCTUnwrap(o["achieved_iops"] as? Double)
+                XCTAssertEqual(achieved / rate, 1, accuracy: 0.02, "\(engine) at \(rate)/s achieved \(achieved)")
+                // The service time stays where a closed loop puts its latency.
+                XCTAssertNotNil(c["latency"], engine)
+            }
+        }
+    }
+
+    func testBadOpenLoopInputIsRefusedWithExit2() throws {
+        let base: [String] = ["run", "--target", shmFile, "--engine", "psync", "--runtime", "200ms", "--no-progress"]
+        for (extra, needle) in [(["--rate-iops", "0"], "is not a rate"),
+                                (["--rate-iops", "fast"], "is not a rate"),
+                                (["--rate-iops", "5k,"], "is not a rate"),
+                                (["--rate-iops", "500M"], "out of range"),
+                                (["--arrival", "poisson"], "add --rate-iops"),
+                                (["--rate-iops", "5k", "--arrival", "bursty"], "arrival"),
+                                (["--rate-iops", "5k", "--no-latency"], "--rate-iops times every read"),
+                                (["--rate-iops", "5k", "--latency-sample", "8"], "--rate-iops times every read")] {
+            let r = try CLI.run(base + extra)
+            XCTAssertEqual(r.status, 2, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(extra): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("\n\n"), "one clear message: \(r.stderr)")
+        }
+    }
+}
