@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Package.swift only point down).
 LAYER_CHECK = --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release run test bench ab limits micro gate-calibration lab-time class-drift clean
+.PHONY: all deps build release run test bench ab limits open-loop micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -63,6 +63,12 @@ ab: release
 limits: release
 	@scripts/install-deps.sh bench
 	python3 benchmarks/engine_limits.py
+
+## Open loop (issue 14): rate accuracy, coordinated omission under SIGSTOP, a blkio
+## throttle below the rate, and the latency-load curve on the scratch disk (about 4 minutes).
+open-loop: release
+	@python3 -c 'import hdrh' 2>/dev/null || python3 -m pip install -q hdrhistogram 2>/dev/null || python3 -m pip install -q --break-system-packages hdrhistogram
+	python3 benchmarks/open_loop.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release

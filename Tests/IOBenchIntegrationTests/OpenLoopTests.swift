@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CIOBenchShim
 @testable import IOBenchKit
 @testable import IOBenchPlatform
 @testable import IOBenchHistogram
@@ -169,5 +170,126 @@ final class OpenLoopTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(needle), "\(extra): \(r.stderr)")
             XCTAssertFalse(r.stderr.contains("\n\n"), "one clear message: \(r.stderr)")
         }
+    }
+}
+
+/// `--load`, the curve's plot, compare on the response time, and the blkio throttle.
+final class LoadSweepTests: XCTestCase {
+    var dir: ScratchDirectory!
+    var shmFile: String!
+
+    override func setUpWithError() throws {
+        dir = try ScratchDirectory()
+        let shm = "/dev/shm"
+        shmFile = FileManager.default.isWritableFile(atPath: shm)
+            ? shm + "/iobench-load-\(getpid())-\(UUID().uuidString.prefix(8)).dat" : dir.file("t.dat")
+        try makeStampedFile(shmFile, size: 16 << 20)
+    }
+
+    override func tearDown() {
+        if let shmFile { unlink(shmFile) }
+        dir = nil
+    }
+
+    func testLoadRunsThePeakFirstThenEachPointAndPlotsTheCurve() throws {
+        let plots = dir.file("plots")
+        let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--load", "25%,50,150%",
+                             "--runtime", "500ms", "--ramp-time", "100ms", "--format", "json", "--no-progress", "--plot", plots])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let result = try RunResult.decode(Data(r.stdout.utf8), source: "stdout")
+        XCTAssertEqual(result.cases.map(\.id), ["psync-randread-bs4k-qd1-j1", "psync-randread-bs4k-qd1-j1-load25",
+                                                "psync-randread-bs4k-qd1-j1-load50", "psync-randread-bs4k-qd1-j1-load150"])
+        let peak = result.cases[0]
+        XCTAssertNil(peak.openLoop)
+        XCTAssertGreaterThan(peak.iops, 1000)
+        for (c, load) in zip(result.cases.dropFirst(), [25.0, 50, 150]) {
+            let o = try XCTUnwrap(c.openLoop, c.id)
+            XCTAssertEqual(c.config.loadPercent, load)
+            XCTAssertEqual(o.askedIOPS, peak.iops * load / 100, accuracy: 0.1, "the rate is the load's share of the peak just measured")
+            XCTAssertTrue(c.label.contains("@\(Int(load))%"), c.label)
+        }
+        XCTAssertTrue(result.cases[3].openLoop!.saturated, "150% of the peak cannot be kept")
+        let svg = try String(contentsOfFile: plots + "/latency-load.svg", encoding: .utf8)
+        XCTAssertEqual(svg.components(separatedBy: "class=\"point\"").count - 1, 3, "one point per load")
+        XCTAssertTrue(svg.contains("data-saturated=\"true\""))
+        XCTAssertTrue(svg.contains("class=\"saturated\""))
+        XCTAssertEqual(svg.components(separatedBy: "data-percentile=").count - 1, 3, "p50, p99 and p99.9 lines")
+        let html = try String(contentsOfFile: plots + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("Latency at a given rate (open loop)"))
+        XCTAssertTrue(html.contains("data-percentile=\"p99\""), "the curve is embedded in report.html")
+
+        // Bad --load input: exit 2 and one line.
+        for (extra, needle) in [(["--load", "0%"], "out of range"), (["--load", "250%"], "out of range"),
+                                (["--load", "half"], "not a list of percentages"),
+                                (["--load", "50%", "--rate-iops", "5k"], "use one")] {
+            let bad = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "200ms", "--no-progress"] + extra)
+            XCTAssertEqual(bad.status, 2, "\(extra): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains(needle), "\(extra): \(bad.stderr)")
+        }
+    }
+
+    func testCompareJudgesAnOpenLoopCaseOnItsResponseTime() throws {
+        var files: [String] = []
+        for name in ["a", "b"] {
+            let f = dir.file("\(name).json")
+            let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--rate-iops", "5k", "--runtime", "1s",
+                                 "--ramp-time", "100ms", "--no-progress", "--output", f])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            files.append(f)
+        }
+        let base = try RunResult.decode(Data(contentsOf: URL(fileURLWithPath: files[0])), source: files[0]).cases[0]
+        let cmp = try CLI.run(["compare", files[0], files[1], "--format", "json"])
+        XCTAssertTrue(cmp.status == 0 || cmp.status == 1, cmp.stderr)
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [String: Any])
+        let cases = try XCTUnwrap(doc["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 1)
+        let metrics = try XCTUnwrap(cases[0]["metrics"] as? [[String: Any]])
+        let p50 = try XCTUnwrap(metrics.first { $0["metric"] as? String == "p50" }?["base"] as? Double)
+        let response = try XCTUnwrap(base.openLoop?.responseTimeHistogram?.live)
+        XCTAssertEqual(p50, Double(min(response.value(atPercentile: 50), base.openLoop!.responseTime.maxNs)),
+                       "the gate's p50 is the response time's, not the service time's")
+        let mean = try XCTUnwrap(metrics.first { $0["metric"] as? String == "mean" }?["base"] as? Double)
+        XCTAssertEqual(mean, base.openLoop!.responseTime.meanNs, accuracy: 1)
+        XCTAssertNotEqual(mean, base.latency!.meanNs, "service and response times differ by the issue lag")
+    }
+
+    func testThrottleBelowTheRateMakesTheBacklogGrowAndThePointSaturated() throws {
+        // A cgroup v1 blkio limit of 300 reads/s on the disk under a file asked for 600/s:
+        // the backlog grows every second and the case is saturated.
+        let blkio = "/sys/fs/cgroup/blkio"
+        guard isRoot(), FileManager.default.fileExists(atPath: blkio + "/blkio.throttle.read_iops_device") else {
+            throw XCTSkip("needs root and cgroup v1 blkio throttling at \(blkio)")
+        }
+        let file = dir.file("disk.dat")
+        try makeStampedFile(file, size: 16 << 20)
+        var st = stat()
+        XCTAssertEqual(stat(file, &st), 0)
+        // The whole disk under the file (the throttle is per disk): its MAJ:MIN from sysfs.
+        guard let queue = StorageInfo.queueInfo(major: iob_major(st.st_dev), minor: iob_minor(st.st_dev)),
+              let dev = StorageInfo.readSysfs("/sys/block/\(queue.device)/dev") else {
+            throw XCTSkip("\(file) is not on a block device the blkio throttle can limit")
+        }
+        let parts = dev.split(separator: ":")
+        let (major, minor) = (String(parts[0]), String(parts[1]))
+        let group = blkio + "/iobench-openloop-\(getpid())"
+        try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: true)
+        defer {
+            try? "\(major):\(minor) 0\n".write(toFile: group + "/blkio.throttle.read_iops_device", atomically: false, encoding: .utf8)
+            rmdir(group)
+        }
+        try "\(major):\(minor) 300\n".write(toFile: group + "/blkio.throttle.read_iops_device", atomically: false, encoding: .utf8)
+        let script = "echo $$ > \(group)/cgroup.procs && exec '\(CLI.binary)' run --target '\(file)' --engine psync --rate-iops 600 --runtime 3s --ramp-time 0 --format json --no-progress"
+        let p = try BackgroundIOBench(executable: "/bin/sh", arguments: ["-c", script])
+        let end = p.wait(timeout: 60)
+        XCTAssertEqual(end?.status, 0, p.stderr)
+        let c = try XCTUnwrap(try RunResult.decode(Data(p.stdout.utf8), source: "stdout").cases.first)
+        let o = try XCTUnwrap(c.openLoop)
+        XCTAssertTrue(o.saturated, "achieved \(o.achievedIOPS) of \(o.askedIOPS)")
+        XCTAssertLessThan(o.achievedIOPS, 400, "the throttle holds reads near 300/s")
+        let line = o.backlogTimelineNs
+        XCTAssertGreaterThanOrEqual(line.count, 2, "\(line)")
+        XCTAssertTrue(zip(line, line.dropFirst()).allSatisfy { $1 > $0 }, "the backlog grows second after second: \(line)")
+        XCTAssertGreaterThan(o.responseTime.value(at: 99) ?? 0, 500_000_000, "reads wait for the backlog")
+        XCTAssertLessThan(c.latency?.value(at: 50) ?? .max, 100_000_000, "while each read's own service time stays short")
     }
 }
