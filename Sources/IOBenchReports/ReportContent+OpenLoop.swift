@@ -36,3 +36,51 @@ extension ReportContent {
         }
     }
 }
+
+extension ReportContent {
+    /// The latency–throughput curve as text: per curve (engine setting, class, target),
+    /// one line per load point in order of the asked rate, with its response-time p50 (o),
+    /// p99 (●) and p99.9 (+) placed on one shared log axis, so the knee shows in a
+    /// terminal as it does in `latency-load.svg`. Empty without open-loop cases.
+    public static func curveChart(_ cases: [CaseResult], width: Int = 48) -> [String] {
+        let points = openLoopCases(cases).filter { ($0.openLoop?.responseTime.count ?? 0) > 0 }
+        guard !points.isEmpty else { return [] }
+        var order: [String] = []
+        var groups: [String: [CaseResult]] = [:]
+        for c in points {
+            var key = c.config
+            key.rateIOPS = nil
+            key.loadPercent = nil
+            let k = CaseResult.identity(id: key.id, targetKey: c.targetKey)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(c)
+        }
+        func values(_ c: CaseResult) -> [Double] {
+            [50, 99, 99.9].map { Double(max(c.openLoop!.responseTime.value(at: $0) ?? 1, 1)) }
+        }
+        let all = points.flatMap(values)
+        let lo = log10(all.min() ?? 1), hi = max(log10(all.max() ?? 10), lo + 1)
+        func col(_ ns: Double) -> Int { min(width - 1, max(0, Int(((log10(ns) - lo) / (hi - lo) * Double(width - 1)).rounded()))) }
+        let rateWidth = points.map { Fmt.count($0.openLoop!.achievedIOPS).count + 2 }.max() ?? 0
+        var lines = ["response time against achieved rate (o p50, ● p99, + p99.9; log axis \(Fmt.latency(pow(10, lo))) … \(Fmt.latency(pow(10, hi))))"]
+        for k in order {
+            let curve = groups[k]!.sorted { $0.openLoop!.askedIOPS < $1.openLoop!.askedIOPS }
+            var label = curve[0].config
+            label.rateIOPS = nil
+            label.loadPercent = nil
+            lines.append((curve[0].targetKey.map { "\($0): " } ?? "") + label.label)
+            for c in curve {
+                let rate = Fmt.count(c.openLoop!.achievedIOPS) + "/s"
+                let v = values(c)
+                var row = Array(repeating: Character(" "), count: width)
+                for i in col(v[0]) ... col(v[2]) { row[i] = "─" }
+                row[col(v[0])] = "o"
+                row[col(v[2])] = "+"
+                row[col(v[1])] = "●"
+                let pad = String(repeating: " ", count: rateWidth - rate.count)
+                lines.append("  \(pad)\(rate) │\(String(row))│ p99 \(Fmt.latency(v[1]))" + (c.openLoop!.saturated ? "  SATURATED" : ""))
+            }
+        }
+        return lines
+    }
+}

@@ -104,6 +104,8 @@ public enum MarkdownReport {
             out += table(ReportContent.openLoopHeaders, openRows)
             let lines = ReportContent.saturationNotes(r.cases) + [ReportContent.openLoopLegend]
             out += "\n" + lines.map { "- \(escape($0))\n" }.joined()
+            let chart = ReportContent.curveChart(r.cases)
+            if !chart.isEmpty { out += "\n```\n" + chart.joined(separator: "\n") + "\n```\n" }
         }
         let repeatRows = ReportContent.repeatRows(r.cases)
         if !repeatRows.isEmpty {

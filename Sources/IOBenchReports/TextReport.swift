@@ -62,6 +62,8 @@ public enum TextReport {
             out += table(headers: ReportContent.openLoopHeaders, rows: openRows)
             for line in ReportContent.saturationNotes(r.cases) { out += line + "\n" }
             out += ReportContent.openLoopLegend + "\n"
+            let chart = ReportContent.curveChart(r.cases)
+            if !chart.isEmpty { out += "\n" + chart.joined(separator: "\n") + "\n" }
         }
 
         let repeatRows = ReportContent.repeatRows(r.cases)

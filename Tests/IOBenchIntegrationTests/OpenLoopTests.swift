@@ -126,6 +126,46 @@ final class OpenLoopTests: XCTestCase {
         XCTAssertTrue(t.stdout.contains("latency at a given rate (open loop)"), t.stdout)
         XCTAssertTrue(t.stdout.contains("SATURATED"), t.stdout)
         XCTAssertTrue(t.stdout.contains("saturated: psync 4k QD1 @20M/s: achieved"), t.stdout)
+        XCTAssertTrue(t.stdout.contains("response time against achieved rate (o p50, ● p99, + p99.9"), t.stdout)
+        XCTAssertTrue(t.stdout.contains("●") && t.stdout.contains("SATURATED"), t.stdout)
+    }
+
+    func testHistLogRecordsTheResponseTimeAndMergeAddsOpenLoopResults() throws {
+        // --hist-log logs the open loop's headline latency (the response time): its
+        // intervals add up to the response-time histogram's count.
+        let log = dir.file("ol.hlog")
+        var files: [String] = []
+        for name in ["a", "b"] {
+            let f = dir.file("\(name).json")
+            var args = ["run", "--target", shmFile!, "--engine", "psync", "--rate-iops", "4k", "--runtime", "1500ms",
+                        "--ramp-time", "0", "--no-progress", "--output", f]
+            if name == "a" { args += ["--hist-log", log, "--hist-interval", "250ms"] }
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            files.append(f)
+        }
+        let a = try RunResult.decode(Data(contentsOf: URL(fileURLWithPath: files[0])), source: files[0]).cases[0]
+        let b = try RunResult.decode(Data(contentsOf: URL(fileURLWithPath: files[1])), source: files[1]).cases[0]
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("\"") && $0.contains(",") && !$0.hasPrefix("Start") }
+        var logged: UInt64 = 0
+        for line in lines {
+            let fields = line.split(separator: ",")
+            let h = try HdrV2Codec.decode(String(fields.last!))
+            logged += h.count
+        }
+        XCTAssertGreaterThan(lines.count, 3)
+        XCTAssertEqual(logged, a.openLoop?.responseTime.count, "the log holds every response time")
+
+        let merged = dir.file("m.json")
+        let m = try CLI.run(["merge", files[0], files[1], "--output", merged])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        let c = try RunResult.decode(Data(contentsOf: URL(fileURLWithPath: merged)), source: merged).cases[0]
+        let o = try XCTUnwrap(c.openLoop, "a merged open-loop case keeps open_loop")
+        XCTAssertEqual(o.responseTime.count, a.openLoop!.responseTime.count + b.openLoop!.responseTime.count)
+        XCTAssertEqual(o.arrivals, a.openLoop!.arrivals + b.openLoop!.arrivals)
+        XCTAssertEqual(o.responseTime.maxNs, max(a.openLoop!.responseTime.maxNs, b.openLoop!.responseTime.maxNs))
+        XCTAssertEqual(c.repeats?.count, 2)
+        XCTAssertNotNil(c.repeats?[0].openLoop, "each source's open loop is kept with its repeat")
     }
 
     func testOpenLoopWorksForEveryEngineAndKeepsItsJSONFields() throws {

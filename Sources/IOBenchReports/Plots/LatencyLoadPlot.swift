@@ -8,7 +8,8 @@ import IOBenchResults
 public enum LatencyLoadPlot {
     public static let title = "Latency at a given rate"
 
-    /// One curve: its label and its points, in order of achieved IOPS.
+    /// One curve: its label and its points, in order of the asked rate (a saturated point
+    /// may achieve less than the one before it: the line turns back).
     struct Curve {
         var label: String
         var color: String
@@ -27,7 +28,7 @@ public enum LatencyLoadPlot {
             groups[k, default: []].append(c)
         }
         return order.enumerated().map { i, k in
-            let pts = groups[k]!.sorted { $0.result.openLoop!.achievedIOPS < $1.result.openLoop!.achievedIOPS }
+            let pts = groups[k]!.sorted { $0.result.openLoop!.askedIOPS < $1.result.openLoop!.askedIOPS }
             var c = pts[0].result.config
             c.rateIOPS = nil
             c.loadPercent = nil
