@@ -51,26 +51,17 @@ func runOpenLoop<E: IOEngine>(
     // Completed reads per second, then the backlog at each second's end.
     let timeline = memory.timeline
     let backlogLine = memory.timeline + max(1, plan.timelineCapacity)
-    for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
     // The response time is the open loop's headline: --hist-log logs it.
     let intervalNs = plan.intervalNs ?? 0
-    var collector: IntervalCollector?
     var response: JobHistogram
-    var histIndex = 0
-    if intervalNs > 0 {
-        switch IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1) {
-        case .success(let c): collector = c; response = c.first
-        case .failure(let e): out.failure = e; return out
-        }
-    } else {
-        guard let h = JobHistogram() else {
-            out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
-            return out
-        }
-        response = h
+    let collector: IntervalCollector?
+    switch headlineCounts(plan) {
+    case .success(let (h, c)): response = h; collector = c
+    case .failure(let e): out.failure = e; return out
     }
+    var histIndex = 0
     defer { if collector == nil { response.free() } }
 
     // Timer slack (50 µs by default) would make every sleep that much late.

@@ -36,27 +36,18 @@ func runJobLoop<E: IOEngine>(
     let freeSlots = memory.freeSlots
     let slots = memory.slots
     let timeline = memory.timeline
-    for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     var freeCount = qd
     var inflight = 0
     // The counts the loop records into: one buffer, or with --hist-log the collector's
     // two (it keeps the job's total).
     let intervalNs = plan.intervalNs ?? 0
-    var collector: IntervalCollector?
     var hist: JobHistogram
-    var histIndex = 0
-    if intervalNs > 0 {
-        switch IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1) {
-        case .success(let c): collector = c; hist = c.first
-        case .failure(let e): out.failure = e; return out
-        }
-    } else {
-        guard let h = JobHistogram() else {
-            out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
-            return out
-        }
-        hist = h
+    let collector: IntervalCollector?
+    switch headlineCounts(plan) {
+    case .success(let (h, c)): hist = h; collector = c
+    case .failure(let e): out.failure = e; return out
     }
+    var histIndex = 0
     defer { if collector == nil { hist.free() } }
     var recorded: UInt64 = 0
     var tally = ReadTally()
@@ -234,6 +225,19 @@ func runJobLoop<E: IOEngine>(
     return out
 }
 
+/// The counts a loop records its headline latency into: one buffer, or with
+/// --hist-log (`plan.intervalNs`) the collector's two, handed over once per interval
+/// (the collector keeps the job's total). Allocated before the loop.
+func headlineCounts(_ plan: JobPlan) -> Result<(JobHistogram, IntervalCollector?), IOBenchError> {
+    if let ns = plan.intervalNs, ns > 0 {
+        return IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1).map { ($0.first, $0) }
+    }
+    guard let h = JobHistogram() else {
+        return .failure(.runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)"))
+    }
+    return .success((h, nil))
+}
+
 /// Serialises checkedHistogram across jobs (once per job, never per read).
 let histogramAllocation = ManagedAtomic<Bool>(false)
 
@@ -278,6 +282,8 @@ struct JobMemory {
         slots.initialize(repeating: SlotState(), count: qd)
         freeSlots = (block + slotBytes).bindMemory(to: Int.self, capacity: qd)
         timeline = (block + slotBytes + qd * 8).bindMemory(to: UInt64.self, capacity: timelineCapacity)
+        // Every slot free, slot 0 on top of the stack.
+        for i in 0 ..< qd { freeSlots[i] = qd - 1 - i }
     }
 
     func free() { iob_free(UnsafeMutableRawPointer(slots)) }

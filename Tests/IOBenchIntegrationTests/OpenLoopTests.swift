@@ -10,29 +10,38 @@ import CIOBenchShim
 @testable import IOBenchResults
 @testable import IOBenchReports
 
-/// Open-loop runs (issue 14) through the CLI, on real files: the rate is kept and
-/// arrivals issue on time; a stop of the whole process (SIGSTOP, 500 ms) shows in the
-/// response time of every read due during it and not in the service time, while a
-/// closed loop under the same stall hides it; a rate the target cannot keep is marked
-/// saturated; bad input is refused with exit 2.
-final class OpenLoopTests: XCTestCase {
+/// A stamped 16 MiB file on tmpfs when there is one (reads of about a µs, so the
+/// schedule, not the device, is what the open-loop tests see), else in `dir`.
+func memoryTargetFile(_ dir: ScratchDirectory) throws -> String {
+    let shm = "/dev/shm"
+    let path = FileManager.default.isWritableFile(atPath: shm)
+        ? shm + "/iobench-openloop-\(getpid())-\(UUID().uuidString.prefix(8)).dat" : dir.file("t.dat")
+    try makeStampedFile(path, size: 16 << 20)
+    return path
+}
+
+/// Tests that read a stamped file on tmpfs (`shmFile`), removed after each test.
+class MemoryTargetTestCase: XCTestCase {
     var dir: ScratchDirectory!
     var shmFile: String!
 
     override func setUpWithError() throws {
         dir = try ScratchDirectory()
-        // tmpfs when there is one: reads of about a µs, so the schedule, not the
-        // device, is what these tests see.
-        let shm = "/dev/shm"
-        shmFile = FileManager.default.isWritableFile(atPath: shm)
-            ? shm + "/iobench-openloop-\(getpid())-\(UUID().uuidString.prefix(8)).dat" : dir.file("t.dat")
-        try makeStampedFile(shmFile, size: 16 << 20)
+        shmFile = try memoryTargetFile(dir)
     }
 
     override func tearDown() {
         if let shmFile { unlink(shmFile) }
         dir = nil
     }
+}
+
+/// Open-loop runs (issue 14) through the CLI, on real files: the rate is kept and
+/// arrivals issue on time; a stop of the whole process (SIGSTOP, 500 ms) shows in the
+/// response time of every read due during it and not in the service time, while a
+/// closed loop under the same stall hides it; a rate the target cannot keep is marked
+/// saturated; bad input is refused with exit 2.
+final class OpenLoopTests: MemoryTargetTestCase {
 
     func decode(_ json: String) throws -> CaseResult {
         let r = try RunResult.decode(Data(json.utf8), source: "stdout")
@@ -214,22 +223,7 @@ final class OpenLoopTests: XCTestCase {
 }
 
 /// `--load`, the curve's plot, compare on the response time, and the blkio throttle.
-final class LoadSweepTests: XCTestCase {
-    var dir: ScratchDirectory!
-    var shmFile: String!
-
-    override func setUpWithError() throws {
-        dir = try ScratchDirectory()
-        let shm = "/dev/shm"
-        shmFile = FileManager.default.isWritableFile(atPath: shm)
-            ? shm + "/iobench-load-\(getpid())-\(UUID().uuidString.prefix(8)).dat" : dir.file("t.dat")
-        try makeStampedFile(shmFile, size: 16 << 20)
-    }
-
-    override func tearDown() {
-        if let shmFile { unlink(shmFile) }
-        dir = nil
-    }
+final class LoadSweepTests: MemoryTargetTestCase {
 
     func testLoadRunsThePeakFirstThenEachPointAndPlotsTheCurve() throws {
         let plots = dir.file("plots")
