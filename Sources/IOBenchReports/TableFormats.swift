@@ -16,6 +16,8 @@ public enum CSVReport {
         "id", "label", "status", "engine", "class", "bs", "iodepth", "jobs", "ios", "iops", "mib_per_s",
         "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p99_9_ns", "p99_99_ns", "max_ns", "cpu_per_io_ns",
         "errors", "short_reads",
+        // Open-loop cases (`--rate-iops`, `--load`); empty for a closed loop.
+        "rate_iops", "achieved_iops", "response_p50_ns", "response_p99_ns", "response_p99_9_ns", "issue_lag_p99_ns", "saturated",
     ]
 
     public static func render(_ r: RunResult) -> String {
@@ -43,6 +45,13 @@ public enum CSVReport {
         }
         cells.append(c.cpu.map { decimal($0.perIONs, 1) } ?? "")
         cells += [String(c.errors.ioErrors), String(c.errors.shortReads)]
+        if let o = c.openLoop {
+            cells += [decimal(o.askedIOPS, 1), decimal(o.achievedIOPS, 1)]
+            cells += [50, 99, 99.9].map { (p: Double) in o.responseTime.count > 0 ? (o.responseTime.value(at: p).map { String($0) } ?? "") : "" }
+            cells += [o.issueLag.count > 0 ? (o.issueLag.value(at: 99).map { String($0) } ?? "") : "", o.saturated ? "true" : "false"]
+        } else {
+            cells += Array(repeating: "", count: 7)
+        }
         return cells
     }
 

@@ -327,3 +327,20 @@ final class LoadSweepTests: MemoryTargetTestCase {
         XCTAssertLessThan(c.latency?.value(at: 50) ?? .max, 100_000_000, "while each read's own service time stays short")
     }
 }
+
+/// The CSV's open-loop columns, from a real open-loop run.
+final class OpenLoopCSVTests: MemoryTargetTestCase {
+    func testCSVCarriesTheOpenLoopColumns() throws {
+        let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--rate-iops", "2k", "--runtime", "500ms",
+                             "--ramp-time", "0", "--no-progress", "--format", "csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(lines.count, 2)
+        let row = Dictionary(uniqueKeysWithValues: zip(lines[0], lines[1]))
+        XCTAssertEqual(row["rate_iops"], "2000.0")
+        XCTAssertEqual(Double(row["achieved_iops"] ?? "") ?? 0, 2000, accuracy: 20)
+        XCTAssertGreaterThanOrEqual(UInt64(row["response_p99_ns"] ?? "") ?? 0, UInt64(row["p99_ns"] ?? "") ?? .max,
+                                    "a response time is never shorter than its service time")
+        XCTAssertEqual(row["saturated"], "false")
+    }
+}

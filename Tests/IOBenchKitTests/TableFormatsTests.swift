@@ -81,11 +81,11 @@ final class TableFormatsTests: XCTestCase {
     func testCSVHasAHeaderAndOneRowPerCaseWithQuoting() throws {
         let r = try sampleResult()
         let text = CSVReport.render(r)
-        XCTAssertTrue(text.hasPrefix("id,label,status,engine,class,bs,iodepth,jobs,ios,iops,mib_per_s,mean_ns,p50_ns,p90_ns,p99_ns,p99_9_ns,p99_99_ns,max_ns,cpu_per_io_ns,errors,short_reads\n"))
+        XCTAssertTrue(text.hasPrefix("id,label,status,engine,class,bs,iodepth,jobs,ios,iops,mib_per_s,mean_ns,p50_ns,p90_ns,p99_ns,p99_9_ns,p99_99_ns,max_ns,cpu_per_io_ns,errors,short_reads,rate_iops,achieved_iops,response_p50_ns,response_p99_ns,response_p99_9_ns,issue_lag_p99_ns,saturated\n"))
         XCTAssertTrue(text.contains(#""psync 4k, ""tuned""""#), "a label with a comma and quotes is quoted, its quotes doubled")
         let rows = Self.parseCSV(text)
         XCTAssertEqual(rows.count, 1 + r.cases.count)
-        for row in rows { XCTAssertEqual(row.count, 21, "\(row)") }
+        for row in rows { XCTAssertEqual(row.count, 28, "\(row)") }
         let header = rows[0]
         func cell(_ row: [String], _ name: String) -> String { row[header.firstIndex(of: name)!] }
 
