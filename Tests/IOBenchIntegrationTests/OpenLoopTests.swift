@@ -252,6 +252,18 @@ final class LoadSweepTests: MemoryTargetTestCase {
         XCTAssertTrue(html.contains("Latency at a given rate (open loop)"))
         XCTAssertTrue(html.contains("data-percentile=\"p99\""), "the curve is embedded in report.html")
 
+        // A load point's --hgrm file is checked before anything runs (its id is known
+        // before the peak): a foreign file there is refused at once.
+        let hg = dir.file("hg")
+        try FileManager.default.createDirectory(atPath: hg, withIntermediateDirectories: true)
+        try "not iobench's".write(toFile: hg + "/psync-randread-bs4k-qd1-j1-load50.hgrm", atomically: false, encoding: .utf8)
+        let started = Date()
+        let refused = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--load", "50%", "--runtime", "2s",
+                                   "--no-progress", "--hgrm", hg])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("load50.hgrm exists and is not an iobench output"), refused.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "refused before the 2 s peak ran")
+
         // Bad --load input: exit 2 and one line.
         for (extra, needle) in [(["--load", "0%"], "out of range"), (["--load", "250%"], "out of range"),
                                 (["--load", "half"], "not a list of percentages"),

@@ -38,7 +38,12 @@ public struct RunPlan {
             protected.append(ProtectedFile(DefaultSuite.fragmentedPath(in: Target.parentDirectory(of: first)), role: "the default run's fragmented file"))
         }
         outputs = OutputGuard(forceOverwrite: request.forceOverwrite, protected: protected)
-        try RunFiles.check(request.outputs, guard: outputs, specs: specs, labels: targets.map(\.label))
+        // --load's cases are made after the peaks are measured; their ids (-loadP) are
+        // known now, so their --hgrm files are checked with the others before the run.
+        let loadSpecs = (request.loads ?? []).flatMap { load in
+            specs.map { s -> CaseSpec in var t = s; t.loadPercent = load; t.arrival = request.arrival; return t }
+        }
+        try RunFiles.check(request.outputs, guard: outputs, specs: specs + loadSpecs, labels: targets.map(\.label))
         for t in targets {
             if let lbs = Target.probeLogicalBlockSize(path: t.path), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
                 throw .badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(t.path) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
