@@ -97,13 +97,16 @@ final class OpenLoopTests: MemoryTargetTestCase {
         let response = try XCTUnwrap(o.responseTimeHistogram?.live)
         let service = try XCTUnwrap(open.histogram?.live)
         // The 2,500 reads due during the 500 ms stall (5k/s) wait for it: latencies
-        // spread from about 500 ms down to 0. Counted from the histogram: those above 1 ms.
+        // spread from about 500 ms down to 0, so about 2,450 above 10 ms. Counted from the
+        // histogram. (Above 1 ms would also count the scheduling delays of a busy
+        // machine; the stall itself may last a little longer than the 500 ms asked when
+        // the test's own thread is late to send SIGCONT, hence the upper bound.)
         func above(_ h: LatencyHistogram, _ ns: UInt64) -> UInt64 {
             h.count - h.histogram.count(within: 0 ... ns)
         }
-        let delayed = above(response, 1_000_000)
-        XCTAssertGreaterThan(delayed, 2000, "response times above 1 ms: \(delayed) (expected about 2,500)")
-        XCTAssertLessThan(delayed, 3200, "response times above 1 ms: \(delayed) (expected about 2,500)")
+        let delayed = above(response, 10_000_000)
+        XCTAssertGreaterThan(delayed, 2000, "response times above 10 ms: \(delayed) (expected about 2,450)")
+        XCTAssertLessThan(delayed, 2900, "response times above 10 ms: \(delayed) (expected about 2,450)")
         XCTAssertGreaterThan(response.max, 400_000_000, "the first read due in the stall waited nearly all of it")
         XCTAssertGreaterThan(above(response, 250_000_000), 800, "the delays are spread up to 500 ms, not bunched")
         // Service time: only the read(s) in flight when the process stopped.
@@ -197,7 +200,7 @@ final class OpenLoopTests: MemoryTargetTestCase {
                 }
                 XCTAssertEqual(o["asked_iops"] as? Double, rate)
                 let achieved = try XCTUnwrap(o["achieved_iops"] as? Double)
-                XCTAssertEqual(achieved / rate, 1, accuracy: 0.02, "\(engine) at \(rate)/s achieved \(achieved)")
+                XCTAssertEqual(achieved / rate, 1, accuracy: 0.05, "\(engine) at \(rate)/s achieved \(achieved)")
                 // The service time stays where a closed loop puts its latency.
                 XCTAssertNotNil(c["latency"], engine)
             }
