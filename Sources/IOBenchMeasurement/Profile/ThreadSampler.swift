@@ -44,6 +44,16 @@ public final class ThreadSampler: @unchecked Sendable {
         }
     }
 
+    /// Why this process cannot sample (tried on the calling thread), or nil.
+    public static func unavailableReason() -> String? {
+        do {
+            _ = try ThreadSampler(threads: [iob_gettid()], frequency: 100)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
     deinit {
         if running { stop() }
         for p in events { iob_perf_close(p); p.deallocate() }
