@@ -97,6 +97,7 @@ public enum TextReport {
         }
         for line in ringNotes(r.cases) { out += line + "\n" }
         for line in ReportContent.profileLines(r.cases) { out += line + "\n" }
+        for line in ReportContent.profileDifferences(r) { out += line + "\n" }
         if let clock = clockNote(r) { out += clock + "\n" }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out

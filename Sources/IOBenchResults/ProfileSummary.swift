@@ -21,8 +21,21 @@ public struct ProfileSummary: Codable, Sendable {
     /// The kernel functions (and `[iobench]` for user space) with the most samples, by
     /// self share.
     public var functions: [FunctionShare]
+    /// Self samples rolled up into layers (`KernelLayers`), every layer listed.
+    public var layers: [LayerShare]
     /// The folded stacks (`outer;...;inner count`), for `--profile-folded`; not in JSON.
     public var folded: FoldedStacks?
+
+    public struct LayerShare: Codable, Sendable, Equatable {
+        public var layer: String
+        public var share: Double
+        public var nsPerRead: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case layer, share
+            case nsPerRead = "ns_per_read"
+        }
+    }
 
     public struct FunctionShare: Codable, Sendable, Equatable {
         public var function: String
@@ -41,13 +54,13 @@ public struct ProfileSummary: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, samples, lost, threads, functions
+        case event, samples, lost, threads, functions, layers
         case frequencyHz = "frequency_hz"
         case sampledCPUNs = "sampled_cpu_ns"
         case rusageCPUNs = "rusage_cpu_ns"
     }
 
-    public init(_ f: FoldedStacks, frequencyHz: UInt32, threads: Int, cpuNsPerRead: Double?, rusageCPUNs: UInt64?, top: Int = 30) {
+    public init(_ f: FoldedStacks, frequencyHz: UInt32, threads: Int, cpuNsPerRead: Double?, rusageCPUNs: UInt64?, top: Int = 60) {
         event = f.hardware ? "cycles" : "cpu-clock"
         self.frequencyHz = frequencyHz
         samples = f.samples
@@ -56,7 +69,14 @@ public struct ProfileSummary: Codable, Sendable {
         sampledCPUNs = f.countedNs
         self.rusageCPUNs = rusageCPUNs
         let n = Double(max(f.samples, 1))
-        functions = f.shares().prefix(top).map { s in
+        let shares = f.shares()
+        var bySelf: [String: UInt64] = [:]
+        for s in shares { bySelf[KernelLayers.layer(of: s.function), default: 0] &+= s.selfSamples }
+        layers = KernelLayers.names.map { name in
+            let share = Double(bySelf[name] ?? 0) / n
+            return LayerShare(layer: name, share: share, nsPerRead: cpuNsPerRead.map { $0 * share })
+        }
+        functions = shares.prefix(top).map { s in
             let selfShare = Double(s.selfSamples) / n, inclusive = Double(s.inclusiveSamples) / n
             return FunctionShare(function: s.function, selfShare: selfShare, inclusiveShare: inclusive,
                                  selfNsPerRead: cpuNsPerRead.map { $0 * selfShare },

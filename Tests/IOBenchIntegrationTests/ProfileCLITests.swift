@@ -52,4 +52,19 @@ final class ProfileCLITests: MemoryTargetTestCase {
         XCTAssertTrue(r.stderr.contains("perf_event_paranoid"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
     }
+
+    func testClassesProfiledTogetherGetADifferenceLine() throws {
+        guard canProfile() else { throw XCTSkip("perf_event_open needs root or kernel.perf_event_paranoid <= 1") }
+        let file = dir.file("frag.dat")
+        let prep = try CLI.run(["prepare", file, "--size", "32m", "--layout", "fragmented:16k"])
+        XCTAssertEqual(prep.status, 0, prep.stderr)
+        let r = try CLI.run(["run", "--target", file, "--engine", "psync", "--class", "single-extent:8k,multi-extent:8k",
+                             "--runtime", "600ms", "--ramp-time", "100ms", "--no-progress", "--profile"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  by layer: "), r.stdout)
+        for layerName in ["VFS and iomap", "filesystem", "driver"] {
+            XCTAssertTrue(r.stdout.contains(layerName), "\(layerName) in:\n\(r.stdout)")
+        }
+    }
 }
