@@ -241,6 +241,8 @@ public final class RunningCase: @unchecked Sendable {
     var joined: [Bool]
     /// Each job's end of issuing (monotonic ns), once its loop knows it; 0 before.
     public let deadlines: [ManagedAtomic<UInt64>]
+    /// Each job thread's kernel id (gettid), set when it starts; 0 before (`--profile`).
+    public let kernelTids: [ManagedAtomic<Int32>]
 
     init(jobs: Int) {
         tids = [pthread_t](repeating: pthread_t(), count: jobs)
@@ -248,6 +250,7 @@ public final class RunningCase: @unchecked Sendable {
         slots = [JobOutcome](repeating: JobOutcome(), count: jobs)
         finished = [Bool](repeating: false, count: jobs)
         deadlines = (0 ..< jobs).map { _ in ManagedAtomic<UInt64>(0) }
+        kernelTids = (0 ..< jobs).map { _ in ManagedAtomic<Int32>(0) }
         pthread_mutex_init(mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -341,6 +344,7 @@ final class JobThreadContext {
     }
 
     func run() {
+        running.kernelTids[job].store(iob_gettid(), ordering: .releasing)
         let outcome = running.waitAtGate() ? runner.runJob(job, deadline: running.deadlines[job]) : nil
         running.finish(job, outcome)
     }

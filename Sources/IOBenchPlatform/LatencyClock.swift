@@ -143,8 +143,9 @@ private extension Substring {
     }
 }
 
-/// The whole text of a (small) file such as /proc/cpuinfo, or nil.
-private func readWholeFile(_ path: String) -> String? {
+/// The whole text of a file such as /proc/cpuinfo or /proc/kallsyms, or nil (procfs files
+/// report a size of 0, so they are read to their end in chunks).
+package func readWholeFile(_ path: String) -> String? {
     guard let f = fopen(path, "r") else { return nil }
     defer { fclose(f) }
     var bytes: [UInt8] = []

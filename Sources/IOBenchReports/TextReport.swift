@@ -96,6 +96,8 @@ public enum TextReport {
             out += "verified: \(c.label): \(c.errors.verifiedReads) reads held exactly the data written at their offsets\n"
         }
         for line in ringNotes(r.cases) { out += line + "\n" }
+        for line in ReportContent.profileLines(r.cases) { out += line + "\n" }
+        for line in ReportContent.profileDifferences(r) { out += line + "\n" }
         if let clock = clockNote(r) { out += clock + "\n" }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out

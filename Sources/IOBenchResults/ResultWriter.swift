@@ -249,6 +249,7 @@ public struct OutputGuard: Sendable {
         if signatures.contains(where: { text.contains($0) }) { return true }
         let firstLine = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
         if firstLine.hasPrefix("iobench ") || firstLine.hasPrefix("### iobench ") { return true }   // text, Markdown
+        if firstLine.hasPrefix("[iobench folded stacks: ") { return true }                          // --profile-folded
         if firstLine.hasPrefix("compare ") && firstLine.contains(" → ") { return true }               // a comparison's text
         // HdrHistogram's percentile distribution (.hgrm): its header line.
         return firstLine.contains("Value") && firstLine.contains("Percentile TotalCount 1/(1-Percentile)")

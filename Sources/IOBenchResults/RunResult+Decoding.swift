@@ -83,6 +83,8 @@ extension CaseResult {
         ring = try c.decodeIfPresent(RingInfo.self, forKey: .ring)
         clock = try c.decodeIfPresent(CaseClock.self, forKey: .clock)
         openLoop = try c.decodeIfPresent(OpenLoopSummary.self, forKey: .openLoop)
+        profile = try c.decodeIfPresent(ProfileSummary.self, forKey: .profile)
+        profileNote = try c.decodeIfPresent(String.self, forKey: .profileNote)
         repeats = try c.decodeIfPresent([RepeatResult].self, forKey: .repeats).map { reps in
             var reps = reps
             for i in reps.indices { let l = reps[i].latency; reps[i].histogram?.restoreTotals(from: l) }

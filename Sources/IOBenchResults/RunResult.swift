@@ -323,6 +323,11 @@ public struct CaseResult: Codable, Sendable {
     /// `--rate-iops`: the open loop's response time, issue lag, achieved rate and
     /// whether the point is saturated (`latency` stays the service time).
     public var openLoop: OpenLoopSummary?
+    /// `--profile`: where the case's CPU time went (sampled kernel stacks).
+    public var profile: ProfileSummary?
+    /// `--profile` asked for, but this case has no profile: why (no permission, no perf
+    /// events, the case too short).
+    public var profileNote: String?
     /// `--repeat N`: every repetition, whole. The case's own fields are then the
     /// aggregate (merged histogram, summed reads, mean IOPS).
     public var repeats: [RepeatResult]?
@@ -357,6 +362,8 @@ public struct CaseResult: Codable, Sendable {
         case pathVerification = "path_verification"
         case repeats, spread, sources, ring, clock
         case openLoop = "open_loop"
+        case profile
+        case profileNote = "profile_note"
         case bytesPerSecond = "bytes_per_second"
         case timelineIOPS = "timeline_iops"
         case timelineTruncated = "timeline_truncated"

@@ -42,12 +42,16 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Output")
     var out: OutputOptions
 
+    @OptionGroup(title: "Profile")
+    var profiling: ProfileOptions
+
     /// The request these options describe.
     func makeRequest() throws -> RunRequest {
         var request = RunRequest()
         try workload.apply(to: &request)
         request.engineOptions = engines.engineOptions
         try out.apply(to: &request)
+        try profiling.apply(to: &request)
         request.showProgress = !out.noProgress && isatty(2) == 1
         request.arguments = CommandLine.arguments
         return request

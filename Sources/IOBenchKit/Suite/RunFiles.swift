@@ -12,6 +12,12 @@ public enum RunFiles {
         if let plotDir = o.plotDirectory { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
         var files = [("--output", o.json), ("--hist-log", o.histLog)].compactMap { o, p in p.map { (o, $0) } }
         for (option, file) in files { try outputs.check(file, option: option) }
+        if let dir = o.profileFoldedDirectory {
+            var st = stat()
+            guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw .badInput("--profile-folded \(dir) is not a directory; create it first")
+            }
+        }
         if let hgrmDir = o.hgrmDirectory {
             var st = stat()
             guard stat(hgrmDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
@@ -54,6 +60,15 @@ public enum RunFiles {
         if let hgrmDir = o.hgrmDirectory {
             for c in result.cases where c.histogram != nil {
                 try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + hgrmName(id: c.id, label: c.targetKey), option: "--hgrm")
+            }
+        }
+        if let dir = o.profileFoldedDirectory {
+            for c in result.cases {
+                guard let f = c.profile?.folded else { continue }
+                // The first line names the case with a count of 0 (nothing to draw), so
+                // flame-graph tools read the file and iobench knows it as its own.
+                let text = "[iobench folded stacks: \(c.identity)] 0\n" + f.text
+                try outputs.write(Data(text.utf8), to: dir + "/" + hgrmName(id: c.id, label: c.targetKey).dropLast(5) + ".folded", option: "--profile-folded")
             }
         }
         if let plotDir = o.plotDirectory {

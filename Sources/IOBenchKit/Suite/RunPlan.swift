@@ -55,6 +55,9 @@ public struct RunPlan {
         if request.clock == .tsc, request.clockCalibrationOverride == nil, let refusal = Self.clockRefusal(TSCSupport.unusableReason()) {
             throw refusal
         }
+        if request.profileFrequency != nil, let why = ThreadSampler.unavailableReason() {
+            throw .badInput(why.hasPrefix("--profile") ? why : "--profile: \(why)")
+        }
         if request.verifyPath {
             if request.classes == nil, !request.isDefaultSuite {
                 throw .badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")
@@ -105,6 +108,8 @@ public struct RunPlan {
         }
         if request.outputs.histLog != nil { session.intervalNs = request.outputs.histIntervalNs }
         session.clockRequest = request.clock
+        session.profileFrequency = request.profileFrequency
+        session.profileUserFrames = request.profileUserFrames
         session.clockCalibrationOverride = request.clockCalibrationOverride
         session.log = log
         var result = session.run(batches, skipUnsupported: request.engines == nil, repeats: request.rounds)

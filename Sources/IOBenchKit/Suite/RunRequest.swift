@@ -21,6 +21,8 @@ public struct RunOutputs: Sendable {
     public var histIntervalNs: UInt64 = 1_000_000_000
     /// A directory for one `.hgrm` per case (`--hgrm`); it must exist.
     public var hgrmDirectory: String?
+    /// `--profile-folded`: a directory for one `.folded` per profiled case; it must exist.
+    public var profileFoldedDirectory: String?
     /// A directory for the plots and report.html (`--plot`), created when missing.
     public var plotDirectory: String?
     public init() {}
@@ -76,6 +78,9 @@ public struct RunRequest: Sendable {
     public var arrival: ArrivalProcess = .uniform
     /// `--load`: percentages of each case's closed-loop peak, one open-loop case each.
     public var loads: [Double]?
+    /// `--profile`: sample the job threads at this frequency (nil: no profile).
+    public var profileFrequency: UInt32?
+    public var profileUserFrames = false
     /// Replace a foreign target, and output files that are not iobench's own.
     public var forceOverwrite = false
     public var outputs = RunOutputs()

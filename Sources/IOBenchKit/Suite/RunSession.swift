@@ -43,6 +43,11 @@ public final class RunSession {
     public var log: (String) -> Void = { StandardError.write($0 + "\n") }
     /// The run's clock while `run` runs.
     private var runClock: RunClock?
+    /// `--profile`: sample each case's job threads at this frequency during its measured
+    /// phase (nil: no profile); `profileUserFrames` keeps user frames apart.
+    public var profileFrequency: UInt32?
+    public var profileUserFrames = false
+    private lazy var kernelSymbols = KernelSymbols.load()
 
     public init(arguments: [String], showProgress: Bool, stop: ManagedAtomic<Bool> = ManagedAtomic(false)) {
         self.stop = stop
@@ -177,10 +182,13 @@ public final class RunSession {
         let caseStart = monotonicNanoseconds()
         var stopSeenAt: UInt64 = 0
         var stuck: [Int] = []
+        var profiler = CaseProfiler(frequency: profileFrequency, startAt: caseStart &+ spec.rampNs)
         // Sleeps until the last job ends; wakes every 50 ms only to pass a stop on, give
-        // up on a hung job and redraw the progress line.
-        while !running.waitForJobs(timeoutNs: 50_000_000) {
+        // up on a hung job and redraw the progress line (and, with --profile, once when
+        // the ramp ends, to start sampling).
+        while !running.waitForJobs(timeoutNs: profiler.nextWake(now: monotonicNanoseconds())) {
             let t = monotonicNanoseconds()
+            profiler.startIfDue(now: t, running: running)
             if stopSeenAt == 0 && stop.load(ordering: .relaxed) {
                 stopSeenAt = t
                 caseStop.store(true, ordering: .relaxed)
@@ -219,8 +227,10 @@ public final class RunSession {
                 all[j] = o
             }
         }
+        profiler.stop()
         running.release()
         var result = CaseResult(spec: spec, outcomes: all)
+        if profileFrequency != nil { profiler.report(into: &result, symbols: kernelSymbols, userFrames: profileUserFrames) }
         // Right after the jobs: the TSC's drift over everything up to this case.
         runClock?.afterCase(&result)
         result.plan = plan?.summary

@@ -1,0 +1,181 @@
+import Foundation
+import Glibc
+import CIOBenchShim
+import IOBenchPlatform
+
+/// Samples the stacks of a set of threads with perf_event_open (cpu-cycles where there is
+/// a PMU, else the software cpu-clock) and keeps how often each stack was seen. A helper
+/// thread drains the ring buffers every few ms, so the sampled threads never stop and do
+/// no work for the profile beyond the kernel's sampling interrupt.
+public final class ThreadSampler: @unchecked Sendable {
+    /// PERF_CONTEXT_* markers in a callchain (from linux/perf_event.h): the frames after
+    /// PERF_CONTEXT_KERNEL are kernel addresses, after PERF_CONTEXT_USER user ones.
+    static let contextKernel: UInt64 = UInt64(bitPattern: -128)
+    static let contextUser: UInt64 = UInt64(bitPattern: -512)
+    static let contextMax: UInt64 = UInt64(bitPattern: -4095)
+
+    private var events: [UnsafeMutablePointer<iob_perf>] = []
+    private let lock = NSLock()
+    /// Raw callchains (markers included, innermost first) and how often each was sampled.
+    private var stacks: [[UInt64]: UInt64] = [:]
+    private var periodSum: UInt64 = 0
+    private var running = false
+    private var drainer: Thread?
+    private let done = DispatchSemaphore(value: 0)
+    public private(set) var hardware = false
+
+    /// Opens one event per thread id. Throws with the reason when none could be opened
+    /// (no permission: kernel.perf_event_paranoid, or no perf events in this kernel).
+    public init(threads: [pid_t], frequency: UInt32 = 4999, softwareOnly: Bool = false) throws(IOBenchError) {
+        var lastError: Int32 = 0
+        for tid in threads {
+            let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)
+            let r = iob_perf_open(p, tid, frequency, 64, softwareOnly ? 1 : 0)
+            if r == 0 {
+                events.append(p)
+                hardware = p.pointee.hardware != 0
+            } else {
+                lastError = -r
+                p.deallocate()
+            }
+        }
+        guard !events.isEmpty else {
+            throw .badInput("--profile cannot sample: perf_event_open failed (\(Errno(lastError))); run as root or lower kernel.perf_event_paranoid to 1 or less (sysctl kernel.perf_event_paranoid=1)")
+        }
+    }
+
+    /// Why this process cannot sample (tried on the calling thread), or nil.
+    public static func unavailableReason() -> String? {
+        do {
+            _ = try ThreadSampler(threads: [iob_gettid()], frequency: 100)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    deinit {
+        if running { stop() }
+        for p in events { iob_perf_close(p); p.deallocate() }
+    }
+
+    /// Starts sampling and the drain thread.
+    public func start() {
+        running = true
+        for p in events { _ = iob_perf_enable(p) }
+        let t = Thread { [self] in
+            let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 16)
+            defer { buffer.deallocate() }
+            while lock.withLock({ running }) {
+                drainAll(buffer)
+                _ = done.wait(timeout: .now() + .milliseconds(5))
+            }
+            drainAll(buffer)
+        }
+        t.name = "iobench-profile"
+        drainer = t
+        t.start()
+    }
+
+    /// Stops sampling, drains what is left and joins the drain thread.
+    public func stop() {
+        for p in events { _ = iob_perf_disable(p) }
+        lock.withLock { running = false }
+        done.signal()
+        while drainer?.isFinished == false { usleep(1000) }
+        drainer = nil
+    }
+
+    private func drainAll(_ buffer: UnsafeMutablePointer<UInt64>) {
+        for p in events {
+            while true {
+                let n = iob_perf_drain(p, buffer, 1 << 16)
+                if n == 0 { break }
+                var i = 0
+                var local: [[UInt64]: UInt64] = [:]
+                var period: UInt64 = 0
+                while i + 2 <= n {
+                    period &+= buffer[i]
+                    let nr = Int(buffer[i + 1])
+                    let chain = Array(UnsafeBufferPointer(start: buffer + i + 2, count: min(nr, n - i - 2)))
+                    local[chain, default: 0] &+= 1
+                    i += 2 + nr
+                }
+                lock.withLock {
+                    for (k, v) in local { stacks[k, default: 0] &+= v }
+                    periodSum &+= period
+                }
+            }
+        }
+    }
+
+    /// The events' counts summed: for the cpu-clock event, the ns of CPU time the sampled
+    /// threads ran while sampling was on (the figure the samples estimate).
+    public var count: UInt64 { events.reduce(0) { $0 &+ iob_perf_count($1) } }
+
+    /// Samples the kernel dropped because the ring was full.
+    public var lost: UInt64 { events.reduce(0) { $0 &+ $1.pointee.lost } }
+
+    /// Everything sampled, folded: frames outermost first, kernel frames by symbol, user
+    /// frames collapsed into one `[iobench]` frame (or by address with `userFrames`).
+    public func folded(symbols: KernelSymbols, userFrames: Bool = false) -> FoldedStacks {
+        let raw = lock.withLock { stacks }
+        var out: [String: UInt64] = [:]
+        for (chain, count) in raw {
+            var frames: [String] = []   // innermost first
+            var inKernel = true
+            var userSeen = false
+            for ip in chain {
+                if ip >= Self.contextMax {
+                    inKernel = ip == Self.contextKernel
+                    continue
+                }
+                if inKernel {
+                    frames.append(symbols.name(of: ip))
+                } else if userFrames {
+                    frames.append(String(format: "[user 0x%llx]", ip))
+                } else if !userSeen {
+                    frames.append("[iobench]")
+                    userSeen = true
+                }
+            }
+            let key = frames.reversed().joined(separator: ";")
+            out[key.isEmpty ? "[unknown]" : key, default: 0] &+= count
+        }
+        return FoldedStacks(counts: out, periodNs: lock.withLock { periodSum }, countedNs: hardware ? nil : count,
+                            lost: lost, hardware: hardware)
+    }
+}
+
+/// Sampled stacks, folded as flamegraph.pl reads them (`outer;...;inner count`).
+public struct FoldedStacks: Sendable, Equatable {
+    public var counts: [String: UInt64]
+    /// Sum of the samples' periods: ns of CPU time for the cpu-clock event.
+    public var periodNs: UInt64
+    /// The cpu-clock event's own count of CPU ns while sampling was on (nil for cycles).
+    public var countedNs: UInt64?
+    public var lost: UInt64
+    public var hardware: Bool
+
+    public var samples: UInt64 { counts.values.reduce(0, &+) }
+
+    /// The folded text, one stack per line, the heaviest first.
+    public var text: String {
+        counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.key) \($0.value)\n" }.joined()
+    }
+
+    /// Samples whose innermost frame is `function` (self), and samples with `function`
+    /// anywhere on the stack (inclusive, each stack counted once).
+    public func shares() -> [(function: String, selfSamples: UInt64, inclusiveSamples: UInt64)] {
+        var selfCount: [String: UInt64] = [:]
+        var inclusive: [String: UInt64] = [:]
+        for (stack, n) in counts {
+            let frames = stack.split(separator: ";").map(String.init)
+            if let leaf = frames.last { selfCount[leaf, default: 0] &+= n }
+            for f in Set(frames) { inclusive[f, default: 0] &+= n }
+        }
+        return inclusive.keys.map { ($0, selfCount[$0] ?? 0, inclusive[$0]!) }
+            .sorted { $0.selfSamples != $1.selfSamples ? $0.selfSamples > $1.selfSamples : $0.function < $1.function }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+@testable import IOBenchResults
+
+/// `run --profile` through the CLI (issue 15, first part): a profiled case names the read
+/// path, its folded file adds up to its samples, the sampled CPU time agrees with
+/// getrusage within 10% (psync: one thread), and without permission the run stops with
+/// exit 2 and one clear line.
+final class ProfileCLITests: MemoryTargetTestCase {
+    func canProfile() -> Bool {
+        getuid() == 0 || (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.map { $0 <= 1 } == true
+    }
+
+    func testProfiledCaseNamesTheReadPathAndItsFoldedStacksAddUp() throws {
+        guard canProfile() else { throw XCTSkip("perf_event_open needs root or kernel.perf_event_paranoid <= 1") }
+        let folded = dir.file("folded")
+        try FileManager.default.createDirectory(atPath: folded, withIntermediateDirectories: true)
+        let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "1s", "--ramp-time", "200ms",
+                             "--format", "json", "--no-progress", "--profile", "--profile-folded", folded])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let c = try XCTUnwrap(try RunResult.decode(Data(r.stdout.utf8), source: "stdout").cases.first)
+        let p = try XCTUnwrap(c.profile, c.profileNote ?? "no profile")
+        XCTAssertGreaterThan(p.samples, 2000, "about 5000 samples in 1 s at 4999 Hz")
+        XCTAssertEqual(p.event, "cpu-clock", "these VMs have no PMU")
+        let sampled = try XCTUnwrap(p.sampledCPUNs), rusage = try XCTUnwrap(p.rusageCPUNs)
+        XCTAssertEqual(Double(sampled) / Double(rusage), 1, accuracy: 0.1, "sampled \(sampled) ns against getrusage \(rusage) ns")
+        XCTAssertTrue(p.functions.contains { $0.function.contains("copy_to_iter") || $0.function.contains("shmem_file_read_iter") },
+                      "the tmpfs read path: \(p.functions.map(\.function))")
+        let selfSum = p.functions.map(\.selfShare).reduce(0, +)
+        XCTAssertLessThanOrEqual(selfSum, 1.000001)
+        let text = try String(contentsOfFile: folded + "/\(c.id).folded", encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        XCTAssertEqual(lines.first, "[iobench folded stacks: \(c.id)] 0")
+        let total = lines.reduce(UInt64(0)) { $0 + UInt64($1.split(separator: " ").last!)! }
+        XCTAssertEqual(total, p.samples, "the folded counts add up to the samples taken")
+    }
+
+    func testWithoutPermissionTheRunStopsWithExit2() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+              (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))
+                .flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }).map({ $0 >= 2 }) == true else {
+            throw XCTSkip("needs root (to drop to nobody with setpriv) and kernel.perf_event_paranoid >= 2")
+        }
+        chmod(shmFile, 0o644)
+        let p = try BackgroundIOBench(executable: "/usr/bin/setpriv", arguments: [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", CLI.binary,
+            "run", "--target", shmFile, "--engine", "psync", "--runtime", "300ms", "--ramp-time", "0", "--no-progress", "--profile"])
+        let end = p.wait(timeout: 30)
+        let r = (status: end?.status ?? -1, stdout: p.stdout, stderr: p.stderr)
+        XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("perf_event_paranoid"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
+    }
+
+    func testClassesProfiledTogetherGetADifferenceLine() throws {
+        guard canProfile() else { throw XCTSkip("perf_event_open needs root or kernel.perf_event_paranoid <= 1") }
+        let file = dir.file("frag.dat")
+        let prep = try CLI.run(["prepare", file, "--size", "32m", "--layout", "fragmented:16k"])
+        XCTAssertEqual(prep.status, 0, prep.stderr)
+        let r = try CLI.run(["run", "--target", file, "--engine", "psync", "--class", "single-extent:8k,multi-extent:8k",
+                             "--runtime", "600ms", "--ramp-time", "100ms", "--no-progress", "--profile"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  by layer: "), r.stdout)
+        for layerName in ["VFS and iomap", "filesystem", "driver"] {
+            XCTAssertTrue(r.stdout.contains(layerName), "\(layerName) in:\n\(r.stdout)")
+        }
+    }
+}

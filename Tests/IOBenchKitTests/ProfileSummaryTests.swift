@@ -1,0 +1,52 @@
+import XCTest
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
+
+/// The profile's arithmetic (issue 15): shares and ns per read from folded stacks, the
+/// layers every function rolls up into (the table in KernelLayers), and the difference
+/// between two profiled cases.
+final class ProfileSummaryTests: XCTestCase {
+    func stacks(_ counts: [String: UInt64]) -> FoldedStacks {
+        FoldedStacks(counts: counts, periodNs: 0, countedNs: nil, lost: 0, hardware: false)
+    }
+
+    func testSharesLayersAndNsPerRead() {
+        let f = stacks([
+            "[iobench];entry_SYSCALL_64_after_hwframe;do_syscall_64;ksys_pread64;vfs_read;ext4_file_read_iter;iomap_dio_rw;iomap_iter;ext4_iomap_begin;ext4_map_blocks": 30,
+            "[iobench];entry_SYSCALL_64_after_hwframe;do_syscall_64;ksys_pread64;vfs_read;ext4_file_read_iter;iomap_dio_rw;__iomap_dio_rw": 20,
+            "[iobench];entry_SYSCALL_64_after_hwframe;do_syscall_64;ksys_pread64;vfs_read;ext4_file_read_iter;iomap_dio_rw;submit_bio;virtqueue_notify;iowrite16": 40,
+            "[iobench]": 10,
+        ])
+        let p = ProfileSummary(f, frequencyHz: 4999, threads: 1, cpuNsPerRead: 1000, rusageCPUNs: nil)
+        XCTAssertEqual(p.samples, 100)
+        let byName = Dictionary(uniqueKeysWithValues: p.functions.map { ($0.function, $0) })
+        XCTAssertEqual(byName["ext4_map_blocks"]?.selfShare, 0.3)
+        XCTAssertEqual(byName["iomap_dio_rw"]?.inclusiveShare, 0.9, "on 90 of the 100 stacks")
+        XCTAssertEqual(byName["iomap_dio_rw"]?.selfShare, 0)
+        XCTAssertEqual(byName["iowrite16"]?.selfNsPerRead, 400)
+        let layers = Dictionary(uniqueKeysWithValues: p.layers.map { ($0.layer, $0.share) })
+        XCTAssertEqual(layers["filesystem"], 0.3)
+        XCTAssertEqual(layers["VFS and iomap"], 0.2)
+        XCTAssertEqual(layers["driver"], 0.4)
+        XCTAssertEqual(layers["iobench (user space)"], 0.1)
+        XCTAssertEqual(p.layers.map(\.share).reduce(0, +), 1, accuracy: 1e-9, "every self sample lands in one layer")
+        XCTAssertEqual(Set(p.layers.map(\.layer)), Set(KernelLayers.names))
+    }
+
+    func testLayerRulesAreOrdered() {
+        XCTAssertEqual(KernelLayers.layer(of: "__do_sys_io_uring_enter"), "io_uring/aio", "io_uring before syscall entry")
+        XCTAssertEqual(KernelLayers.layer(of: "__x64_sys_pread64"), "syscall entry")
+        XCTAssertEqual(KernelLayers.layer(of: "xfs_bmapi_read"), "filesystem")
+        XCTAssertEqual(KernelLayers.layer(of: "blk_mq_submit_bio"), "block layer")
+        XCTAssertEqual(KernelLayers.layer(of: "nvme_queue_rq"), "driver")
+        XCTAssertEqual(KernelLayers.layer(of: "__schedule"), "scheduler")
+        XCTAssertEqual(KernelLayers.layer(of: "something_new"), "other")
+    }
+
+    func testTheFoldedTextIsWhatFlameGraphToolsRead() {
+        let f = stacks(["a;b;c": 3, "a;b": 5])
+        XCTAssertEqual(f.text, "a;b 5\na;b;c 3\n")
+        XCTAssertEqual(f.samples, 8)
+    }
+}
