@@ -107,6 +107,10 @@ public enum MarkdownReport {
             }
         }
 
+        let profile = ReportContent.profileLines(r.cases) + ReportContent.profileDifferences(r)
+        if !profile.isEmpty {
+            out += "\n**Where the CPU went** (`--profile`)\n\n" + profile.map { "- \(escape($0.trimmingCharacters(in: .whitespaces)))\n" }.joined()
+        }
         let openRows = ReportContent.openLoopRows(r.cases)
         if !openRows.isEmpty {
             out += "\n**Latency at a given rate** (open loop)\n\n"

@@ -34,6 +34,19 @@ final class ProfileCLITests: MemoryTargetTestCase {
         XCTAssertEqual(lines.first, "[iobench folded stacks: \(c.id)] 0")
         let total = lines.reduce(UInt64(0)) { $0 + UInt64($1.split(separator: " ").last!)! }
         XCTAssertEqual(total, p.samples, "the folded counts add up to the samples taken")
+
+        // Markdown and the HTML page carry the same lines.
+        let md = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "300ms", "--ramp-time", "0",
+                              "--no-progress", "--profile", "--format", "markdown"])
+        XCTAssertEqual(md.status, 0, md.stderr)
+        XCTAssertTrue(md.stdout.contains("**Where the CPU went** (`--profile`)"), md.stdout)
+        XCTAssertTrue(md.stdout.contains("- by layer: "), md.stdout)
+        let plots = dir.file("plots")
+        let h = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "300ms", "--ramp-time", "0",
+                             "--no-progress", "--profile", "--plot", plots])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        let html = try String(contentsOfFile: plots + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<h3>Where the CPU went</h3>"))
     }
 
     func testWithoutPermissionTheRunStopsWithExit2() throws {

@@ -133,6 +133,10 @@ public enum HTMLReport {
         }
         let classes = classTable(r.cases)
         if !classes.isEmpty { h += "<h3>Path classes</h3>\n" + classes }
+        let profile = ReportContent.profileLines(r.cases) + ReportContent.profileDifferences(r)
+        if !profile.isEmpty {
+            h += "<h3>Where the CPU went</h3>\n<ul class=\"notes\">" + profile.map { "<li>\(e($0.trimmingCharacters(in: .whitespaces)))</li>" }.joined() + "</ul>\n"
+        }
         h += problems(r)
         return h + "</section>\n"
     }
