@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int open_event(pid_t tid, unsigned freq, uint32_t type, uint64_t config) {
+static int open_event(pid_t tid, unsigned freq, uint32_t type, uint64_t config, int user_frames) {
     struct perf_event_attr a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
@@ -19,20 +19,22 @@ static int open_event(pid_t tid, unsigned freq, uint32_t type, uint64_t config) 
     a.sample_type = PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
     a.disabled = 1;
     a.exclude_hv = 1;
-    a.exclude_callchain_user = 0;
+    // Without user frames the kernel does not copy the user stack at each sample: the
+    // samples cost less, and user time is still one [iobench] frame (PERF_CONTEXT_USER).
+    a.exclude_callchain_user = user_frames ? 0 : 1;
     a.sample_max_stack = 127;
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
-int iob_perf_open(iob_perf *p, pid_t tid, unsigned freq, unsigned data_pages, int software_only) {
+int iob_perf_open(iob_perf *p, pid_t tid, unsigned freq, unsigned data_pages, int software_only, int user_frames) {
     memset(p, 0, sizeof *p);
     p->fd = -1;
     int fd = -1;
     if (!software_only) {
-        fd = open_event(tid, freq, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES);
+        fd = open_event(tid, freq, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, user_frames);
         if (fd >= 0) p->hardware = 1;
     }
-    if (fd < 0) fd = open_event(tid, freq, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK);
+    if (fd < 0) fd = open_event(tid, freq, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, user_frames);
     if (fd < 0) return -errno;
     long page = sysconf(_SC_PAGESIZE);
     size_t len = (size_t)(1 + data_pages) * (size_t)page;

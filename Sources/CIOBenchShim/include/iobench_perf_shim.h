@@ -18,8 +18,9 @@ typedef struct iob_perf {
 
 /// Opens a disabled sampling event on thread `tid` at `freq` Hz with callchains and
 /// maps its ring of `data_pages` (a power of two) pages. Tries cpu-cycles first unless
-/// `software_only`; falls back to cpu-clock. Returns 0, or -errno of the last attempt.
-int iob_perf_open(iob_perf *p, pid_t tid, unsigned freq, unsigned data_pages, int software_only);
+/// `software_only`; falls back to cpu-clock. User frames are recorded only with
+/// `user_frames`. Returns 0, or -errno of the last attempt.
+int iob_perf_open(iob_perf *p, pid_t tid, unsigned freq, unsigned data_pages, int software_only, int user_frames);
 
 int iob_perf_enable(iob_perf *p);
 int iob_perf_disable(iob_perf *p);

@@ -6,6 +6,7 @@ import Glibc
 /// puts the summary, or why there is none, on the result.
 struct CaseProfiler {
     let frequency: UInt32?
+    var userFrames = false
     /// When the measured phase starts (monotonic ns).
     let startAt: UInt64
     private(set) var sampler: ThreadSampler?
@@ -29,7 +30,7 @@ struct CaseProfiler {
         let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }.filter { $0 != 0 }
         let all = jobs + Self.ioUringHelpers(of: jobs)
         do {
-            let s = try ThreadSampler(threads: all.map { pid_t($0) }, frequency: frequency)
+            let s = try ThreadSampler(threads: all.map { pid_t($0) }, frequency: frequency, userFrames: userFrames)
             s.start()
             sampler = s
             threads = all.count

@@ -183,6 +183,7 @@ public final class RunSession {
         var stopSeenAt: UInt64 = 0
         var stuck: [Int] = []
         var profiler = CaseProfiler(frequency: profileFrequency, startAt: caseStart &+ spec.rampNs)
+        profiler.userFrames = profileUserFrames
         // Sleeps until the last job ends; wakes every 50 ms only to pass a stop on, give
         // up on a hung job and redraw the progress line (and, with --profile, once when
         // the ramp ends, to start sampling).

@@ -5,7 +5,7 @@ import IOBenchPlatform
 
 /// Samples the stacks of a set of threads with perf_event_open (cpu-cycles where there is
 /// a PMU, else the software cpu-clock) and keeps how often each stack was seen. A helper
-/// thread drains the ring buffers every few ms, so the sampled threads never stop and do
+/// thread drains the ring buffers every 50 ms, so the sampled threads never stop and do
 /// no work for the profile beyond the kernel's sampling interrupt.
 public final class ThreadSampler: @unchecked Sendable {
     /// PERF_CONTEXT_* markers in a callchain (from linux/perf_event.h): the frames after
@@ -26,11 +26,11 @@ public final class ThreadSampler: @unchecked Sendable {
 
     /// Opens one event per thread id. Throws with the reason when none could be opened
     /// (no permission: kernel.perf_event_paranoid, or no perf events in this kernel).
-    public init(threads: [pid_t], frequency: UInt32 = 4999, softwareOnly: Bool = false) throws(IOBenchError) {
+    public init(threads: [pid_t], frequency: UInt32 = 4999, softwareOnly: Bool = false, userFrames: Bool = false) throws(IOBenchError) {
         var lastError: Int32 = 0
         for tid in threads {
             let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)
-            let r = iob_perf_open(p, tid, frequency, 64, softwareOnly ? 1 : 0)
+            let r = iob_perf_open(p, tid, frequency, 256, softwareOnly ? 1 : 0, userFrames ? 1 : 0)
             if r == 0 {
                 events.append(p)
                 hardware = p.pointee.hardware != 0
@@ -68,7 +68,7 @@ public final class ThreadSampler: @unchecked Sendable {
             defer { buffer.deallocate() }
             while lock.withLock({ running }) {
                 drainAll(buffer)
-                _ = done.wait(timeout: .now() + .milliseconds(5))
+                _ = done.wait(timeout: .now() + .milliseconds(50))
             }
             drainAll(buffer)
         }
@@ -139,8 +139,10 @@ public final class ThreadSampler: @unchecked Sendable {
                     userSeen = true
                 }
             }
+            // Without user callchains a sample taken in user space has no frame at all:
+            // it is the process's own code, [iobench].
             let key = frames.reversed().joined(separator: ";")
-            out[key.isEmpty ? "[unknown]" : key, default: 0] &+= count
+            out[key.isEmpty ? "[iobench]" : key, default: 0] &+= count
         }
         return FoldedStacks(counts: out, periodNs: lock.withLock { periodSum }, countedNs: hardware ? nil : count,
                             lost: lost, hardware: hardware)
