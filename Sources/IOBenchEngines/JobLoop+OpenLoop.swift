@@ -78,8 +78,8 @@ func runOpenLoop<E: IOEngine>(
     var backlogMax: UInt64 = 0
     var wakeLate: UInt64 = openLoopMinMarginNs
     var issuing = true
-    var stoppedAtDeadline = false
-    var stoppedAt: UInt64 = 0
+    // When the deadline ended issuing (nil: something else did, or nothing yet).
+    var stoppedAt: UInt64?
 
     let start = plan.clock.now()
     // The measured phase is the arrivals intended in [rampEnd, deadline): fixed by the
@@ -104,7 +104,7 @@ func runOpenLoop<E: IOEngine>(
     loop: while true {
         // Issue every arrival that is due, in order, while there is room.
         while issuing && freeCount > 0 && due <= now {
-            if due >= deadline { stoppedAtDeadline = true; stoppedAt = now; issuing = false; break }
+            if due >= deadline { stoppedAt = now; issuing = false; break }
             if issuedMeasured >= limit { issuing = false; break }
             var n = 0
             while n < plan.submitBatch && freeCount > n && due <= now && due < deadline && issuedMeasured < limit {
@@ -144,13 +144,12 @@ func runOpenLoop<E: IOEngine>(
         // Wait for a completion or the next arrival, whichever comes first.
         var k = 0
         let gap: UInt64 = (issuing && freeCount > 0) ? (due > now ? due &- now : 0) : UInt64(reapTimeoutNs)
-        let margin = wakeLate
         // When a timed wait should end (0: no timed wait this time).
         var wakeAt: UInt64 = 0
         if inflight > 0 {
             do {
-                if gap > margin &+ 5_000 {
-                    let t = gap &- margin
+                if gap > wakeLate &+ 5_000 {
+                    let t = gap &- wakeLate
                     wakeAt = now &+ t
                     k = try engine.reap(minimum: 1, timeoutNs: Int64(t))
                 } else {
@@ -160,10 +159,10 @@ func runOpenLoop<E: IOEngine>(
                 out.failure = error
                 break loop
             }
-        } else if gap > margin &+ 5_000 {
+        } else if gap > wakeLate &+ 5_000 {
             // Nothing in flight: sleep until the margin before the arrival (at most 100 ms,
             // to see a stop), then spin on the clock.
-            let ns = min(gap &- margin, 100_000_000)
+            let ns = min(gap &- wakeLate, 100_000_000)
             wakeAt = now &+ ns
             var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
             _ = nanosleep(&ts, nil)
@@ -231,7 +230,6 @@ func runOpenLoop<E: IOEngine>(
         if issuing && (now >= issueEnd || (now >= deadline && due >= deadline)) {
             // The end: arrivals due before it and not yet issued are the backlog.
             issuing = false
-            stoppedAtDeadline = true
             stoppedAt = now
         }
         progress.store(recorded, ordering: .relaxed)
@@ -247,7 +245,7 @@ func runOpenLoop<E: IOEngine>(
     // schedule that fell behind).
     let windowEnd = min(deadline, max(end, rampEnd))
     var unissued: UInt64 = 0
-    if stoppedAtDeadline && due < deadline {
+    if let stoppedAt, due < deadline {
         ol.backlogAtEndNs = stoppedAt > due ? stoppedAt &- due : 0
         var t = due
         while t < deadline { unissued &+= 1; t = start &+ schedule.next() }
@@ -263,20 +261,12 @@ func runOpenLoop<E: IOEngine>(
         responseCounts = collector.total
         out.intervals = collector.intervals
     }
-    for (counts, target) in [(service, 0), (responseCounts, 1), (lag, 2)] {
-        var value = LatencyHistogram.empty
-        if !counts.isEmpty {
-            guard var h = checkedHistogram() else {
-                out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
-                break
-            }
-            counts.latencyHistogram(into: &h)
-            value = h
-        }
-        switch target {
-        case 0: out.histogram = value
-        case 1: ol.responseTime = value
-        default: ol.issueLag = value
+    // The three histogram values, stopping at the first whose memory cannot be had.
+    if let h = histogramValue(service, &out) {
+        out.histogram = h
+        if let r = histogramValue(responseCounts, &out) {
+            ol.responseTime = r
+            if let l = histogramValue(lag, &out) { ol.issueLag = l }
         }
     }
     out.openLoop = ol

@@ -208,16 +208,7 @@ func runJobLoop<E: IOEngine>(
         counts = collector.total
         out.intervals = collector.intervals
     }
-    // The counts become the outcome's histogram value: its memory is checked first
-    // (under RLIMIT_AS a Swift allocation that fails aborts the process).
-    if counts.isEmpty {
-        out.histogram = LatencyHistogram.empty
-    } else if var h = checkedHistogram() {
-        counts.latencyHistogram(into: &h)
-        out.histogram = h
-    } else {
-        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
-    }
+    if let h = histogramValue(counts, &out) { out.histogram = h }
     out.ios = recorded
     tally.store(into: &out)
     out.timeline = Array(UnsafeBufferPointer(start: timeline, count: timelineCount))
@@ -236,6 +227,19 @@ func headlineCounts(_ plan: JobPlan) -> Result<(JobHistogram, IntervalCollector?
         return .failure(.runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)"))
     }
     return .success((h, nil))
+}
+
+/// The counts as a histogram value for the outcome, its memory checked first (under
+/// RLIMIT_AS a Swift allocation that fails aborts the process): nil, with the outcome's
+/// failure set, when that memory cannot be had. Once per histogram, after the loop.
+func histogramValue(_ counts: JobHistogram, _ out: inout JobOutcome) -> LatencyHistogram? {
+    if counts.isEmpty { return LatencyHistogram.empty }
+    guard var h = checkedHistogram() else {
+        out.failure = .runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)")
+        return nil
+    }
+    counts.latencyHistogram(into: &h)
+    return h
 }
 
 /// Serialises checkedHistogram across jobs (once per job, never per read).

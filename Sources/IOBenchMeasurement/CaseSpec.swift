@@ -68,6 +68,15 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         return id
     }
 
+    /// The spec without its open-loop rate (`rate_iops`, `load_percent`): the setting a
+    /// latency–throughput curve is drawn for, one point per rate.
+    public var withoutRate: CaseSpec {
+        var s = self
+        s.rateIOPS = nil
+        s.loadPercent = nil
+        return s
+    }
+
     /// A rate as ids and labels show it: whole numbers as they are, others to 0.1.
     public static func formatRate(_ r: Double) -> String {
         r == r.rounded() ? String(UInt64(r)) : Units.oneDecimal(r)

@@ -38,6 +38,22 @@ extension ReportContent {
 }
 
 extension ReportContent {
+    /// Open-loop points grouped into curves, one per setting without its rate (and per
+    /// `source`: a file, when several are drawn), in first-seen order, each curve's points
+    /// in order of the asked rate (a saturated point may achieve less than the one
+    /// before it: the line turns back).
+    static func curves<T>(_ items: [T], result: (T) -> CaseResult, source: (T) -> String? = { _ in nil }) -> [[T]] {
+        var order: [String] = []
+        var groups: [String: [T]] = [:]
+        for item in items {
+            let c = result(item)
+            let k = (source(item) ?? "") + "\u{0}" + CaseResult.identity(id: c.config.withoutRate.id, targetKey: c.targetKey)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(item)
+        }
+        return order.map { k in groups[k]!.sorted { result($0).openLoop!.askedIOPS < result($1).openLoop!.askedIOPS } }
+    }
+
     /// The latency–throughput curve as text: per curve (engine setting, class, target),
     /// one line per load point in order of the asked rate, with its response-time p50 (o),
     /// p99 (●) and p99.9 (+) placed on one shared log axis, so the knee shows in a
@@ -45,16 +61,6 @@ extension ReportContent {
     public static func curveChart(_ cases: [CaseResult], width: Int = 48) -> [String] {
         let points = openLoopCases(cases).filter { ($0.openLoop?.responseTime.count ?? 0) > 0 }
         guard !points.isEmpty else { return [] }
-        var order: [String] = []
-        var groups: [String: [CaseResult]] = [:]
-        for c in points {
-            var key = c.config
-            key.rateIOPS = nil
-            key.loadPercent = nil
-            let k = CaseResult.identity(id: key.id, targetKey: c.targetKey)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(c)
-        }
         func values(_ c: CaseResult) -> [Double] {
             [50, 99, 99.9].map { Double(max(c.openLoop!.responseTime.value(at: $0) ?? 1, 1)) }
         }
@@ -63,12 +69,8 @@ extension ReportContent {
         func col(_ ns: Double) -> Int { min(width - 1, max(0, Int(((log10(ns) - lo) / (hi - lo) * Double(width - 1)).rounded()))) }
         let rateWidth = points.map { Fmt.count($0.openLoop!.achievedIOPS).count + 2 }.max() ?? 0
         var lines = ["response time against achieved rate (o p50, ● p99, + p99.9; log axis \(Fmt.latency(pow(10, lo))) … \(Fmt.latency(pow(10, hi))))"]
-        for k in order {
-            let curve = groups[k]!.sorted { $0.openLoop!.askedIOPS < $1.openLoop!.askedIOPS }
-            var label = curve[0].config
-            label.rateIOPS = nil
-            label.loadPercent = nil
-            lines.append((curve[0].targetKey.map { "\($0): " } ?? "") + label.label)
+        for curve in curves(points, result: { $0 }) {
+            lines.append((curve[0].targetKey.map { "\($0): " } ?? "") + curve[0].config.withoutRate.label)
             for c in curve {
                 let rate = Fmt.count(c.openLoop!.achievedIOPS) + "/s"
                 let v = values(c)

@@ -10,18 +10,17 @@ import IOBenchEngines
 /// reads, CPU time and error counts are exact integer sums that stop at the largest value
 /// instead of trapping on damaged input; the exact latency extremes are kept.
 package struct CaseTotals {
-    var histogram = LatencyHistogram()
+    var latencyTotals = LatencyTotals()
+    var histogram: LatencyHistogram { latencyTotals.histogram }
     var usage = ThreadUsage()
     var ios: UInt64 = 0
     var errors = ErrorSummary()
-    private var minNs: UInt64?
-    private var maxNs: UInt64?
 
     /// Adds one part. `latency` is the part's own summary when it has one (a repeat, a
     /// file's case): its exact minimum and maximum, which a histogram read from a file
     /// knows only as bucket edges.
     mutating func add(ios n: UInt64, usage u: ThreadUsage, errors e: ErrorSummary, histogram h: LatencyHistogram?, latency: LatencySummary?) {
-        if let h { histogram.add(h) }
+        latencyTotals.add(h, summary: latency)
         ios = sat(ios, n)
         usage.userNs = sat(usage.userNs, u.userNs)
         usage.systemNs = sat(usage.systemNs, u.systemNs)
@@ -33,10 +32,6 @@ package struct CaseTotals {
         errors.verifyMismatches = sat(errors.verifyMismatches, e.verifyMismatches)
         if errors.firstError == nil { errors.firstError = e.firstError }
         if errors.firstMismatchOffset == nil { errors.firstMismatchOffset = e.firstMismatchOffset }
-        if let l = latency {
-            if l.count > 0 { minNs = min(minNs ?? .max, l.minNs) }
-            maxNs = max(maxNs ?? 0, l.maxNs)
-        }
     }
 
     /// Adds a case or repeat result: its histogram as held in memory (live, or decoded
@@ -46,15 +41,36 @@ package struct CaseTotals {
     }
 
     /// The merged latency, with the exact minimum and maximum of the parts.
-    var latency: LatencySummary {
+    var latency: LatencySummary { latencyTotals.summary }
+
+    var cpu: CPUSummary { CPUSummary(usage, ios: ios) }
+}
+
+/// A latency added up from parts: their histograms added (lossless), and the exact
+/// minimum and maximum of the parts' own summaries kept, which a histogram read from a
+/// file knows only as bucket edges. Cases, repeats and merges use it through
+/// `CaseTotals`; an open-loop case's response time and issue lag directly.
+package struct LatencyTotals {
+    private(set) var histogram = LatencyHistogram()
+    private var minNs: UInt64?
+    private var maxNs: UInt64?
+
+    mutating func add(_ h: LatencyHistogram?, summary l: LatencySummary?) {
+        if let h { histogram.add(h) }
+        if let l {
+            if l.count > 0 { minNs = min(minNs ?? .max, l.minNs) }
+            maxNs = max(maxNs ?? 0, l.maxNs)
+        }
+    }
+
+    /// The merged summary, with the exact minimum and maximum of the parts.
+    var summary: LatencySummary {
         var s = LatencySummary(histogram)
         if let minNs { s.minNs = minNs }
         if let maxNs { s.maxNs = maxNs }
         s.clampPercentiles()
         return s
     }
-
-    var cpu: CPUSummary { CPUSummary(usage, ios: ios) }
 }
 
 extension ThreadUsage {

@@ -18,10 +18,10 @@ struct GateSide {
         repeats = max(units.count, 1)
         // An open-loop case is judged on its response time (completion − intended issue
         // time), the latency a caller at that rate sees; a closed loop on its latency.
-        pooled = c.openLoop.map { $0.responseTimeHistogram?.live } ?? c.histogram?.live
+        pooled = c.gatedHistogram
         quantiles = pooled.map { HistogramQuantiles($0, exactMax: c.gatedLatency?.maxNs) }
         for (i, u) in units.enumerated() {
-            if let h = u.openLoop.map({ $0.responseTimeHistogram?.live }) ?? u.histogram?.live { unitHistograms[i] = h }
+            if let h = u.gatedHistogram { unitHistograms[i] = h }
         }
     }
 
@@ -52,7 +52,7 @@ struct GateSide {
             switch m {
             case .iops: v = u.iops
             case .cpu: v = u.cpu?.perIONs
-            default: v = Self.latencyValue(m, histogram: unitHistograms[i], summary: u.openLoop?.responseTime ?? u.latency)
+            default: v = Self.latencyValue(m, histogram: unitHistograms[i], summary: u.gatedLatency)
             }
             guard let v, v > 0, v.isFinite else { return nil }
             out.append(v)

@@ -67,8 +67,8 @@ public struct OpenLoopSummary: Codable, Sendable {
         backlogAtEndNs = 0
         backlogMaxNs = 0
         backlogTimelineNs = []
-        for (o, p) in zip(outcomes, outcomes.map(\.openLoop)) {
-            guard let p else { continue }
+        for o in outcomes {
+            guard let p = o.openLoop else { continue }
             response.add(p.responseTime)
             lag.add(p.issueLag)
             if p.windowNs > 0 { achievedIOPS += Double(o.ios) * 1e9 / Double(p.windowNs) }
@@ -104,16 +104,13 @@ public struct OpenLoopSummary: Codable, Sendable {
     public static func merged(_ parts: [OpenLoopSummary]) -> OpenLoopSummary? {
         guard var out = parts.first else { return nil }
         guard parts.count > 1 else { return out }
-        var response = LatencyHistogram()
-        var lag = LatencyHistogram()
-        var responseMin: UInt64 = .max, responseMax: UInt64 = 0, lagMin: UInt64 = .max, lagMax: UInt64 = 0
+        var response = LatencyTotals()
+        var lag = LatencyTotals()
         out.arrivals = 0
         out.issued = 0
         for p in parts {
-            if let h = p.responseTimeHistogram?.live { response.add(h) }
-            if let h = p.issueLagHistogram?.live { lag.add(h) }
-            if p.responseTime.count > 0 { responseMin = min(responseMin, p.responseTime.minNs); responseMax = max(responseMax, p.responseTime.maxNs) }
-            if p.issueLag.count > 0 { lagMin = min(lagMin, p.issueLag.minNs); lagMax = max(lagMax, p.issueLag.maxNs) }
+            response.add(p.responseTimeHistogram?.live, summary: p.responseTime)
+            lag.add(p.issueLagHistogram?.live, summary: p.issueLag)
             out.arrivals = sat(out.arrivals, p.arrivals)
             out.issued = sat(out.issued, p.issued)
         }
@@ -128,12 +125,10 @@ public struct OpenLoopSummary: Codable, Sendable {
         out.saturatedReason = saturatedParts.first.map { i, p in
             "\(saturatedParts.count) of \(parts.count) repeats saturated; repeat \(i + 1): \(p.saturatedReason ?? "the rate was not kept")"
         }
-        out.responseTime = LatencySummary(response)
-        if response.count > 0 { out.responseTime.minNs = responseMin; out.responseTime.maxNs = responseMax; out.responseTime.clampPercentiles() }
-        out.responseTimeHistogram = HistogramEncoding(response)
-        out.issueLag = LatencySummary(lag)
-        if lag.count > 0 { out.issueLag.minNs = lagMin; out.issueLag.maxNs = lagMax; out.issueLag.clampPercentiles() }
-        out.issueLagHistogram = HistogramEncoding(lag)
+        out.responseTime = response.summary
+        out.responseTimeHistogram = HistogramEncoding(response.histogram)
+        out.issueLag = lag.summary
+        out.issueLagHistogram = HistogramEncoding(lag.histogram)
         return out
     }
 
@@ -161,6 +156,13 @@ public struct OpenLoopSummary: Codable, Sendable {
 
 extension CaseResult {
     /// The latency `compare` judges: the response time of an open-loop case, else the
-    /// latency (submit to completion).
+    /// latency (submit to completion); and its histogram.
     public var gatedLatency: LatencySummary? { openLoop?.responseTime ?? latency }
+    public var gatedHistogram: LatencyHistogram? { openLoop.map { $0.responseTimeHistogram?.live } ?? histogram?.live }
+}
+
+extension RepeatResult {
+    /// As `CaseResult.gatedLatency`, for one repetition.
+    public var gatedLatency: LatencySummary? { openLoop?.responseTime ?? latency }
+    public var gatedHistogram: LatencyHistogram? { openLoop.map { $0.responseTimeHistogram?.live } ?? histogram?.live }
 }

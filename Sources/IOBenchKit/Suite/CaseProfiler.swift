@@ -27,7 +27,9 @@ struct CaseProfiler {
 
     mutating func startIfDue(now: UInt64, running: RunningCase) {
         guard let frequency, sampler == nil, unavailable == nil, now >= startAt else { return }
-        let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }.filter { $0 != 0 }
+        let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }
+        // A job thread that has not started yet has no id: try again at the next wake.
+        guard !jobs.contains(0) else { return }
         let all = jobs + Self.ioUringHelpers(of: jobs)
         do {
             let s = try ThreadSampler(threads: all.map { pid_t($0) }, frequency: frequency, userFrames: userFrames)

@@ -44,9 +44,7 @@ enum LoadSweep {
         var r = peak
         var byPeak: [String: [CaseResult]] = [:]
         for c in load.cases + loadSkipped {
-            var key = c.config
-            key.loadPercent = nil
-            key.rateIOPS = nil
+            var key = c.config.withoutRate
             key.arrival = .uniform
             byPeak[CaseResult.identity(id: key.id, targetKey: c.targetKey), default: []].append(c)
         }

@@ -6,28 +6,24 @@ import Glibc
 public enum RunFiles {
     /// Every output is checked before anything is measured: its directory exists, and the
     /// output rule (`OutputGuard`) allows writing it. `--plot DIR` is created now.
-    /// `specs` and `labels` name the `--hgrm` files.
+    /// `specs` and `labels` name the `--hgrm` and `--profile-folded` files.
     public static func check(_ o: RunOutputs, guard outputs: OutputGuard, specs: [CaseSpec] = [], labels: [String?] = [nil]) throws(IOBenchError) {
         // --plot's directory first: another output may be named inside it.
         if let plotDir = o.plotDirectory { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
         var files = [("--output", o.json), ("--hist-log", o.histLog)].compactMap { o, p in p.map { (o, $0) } }
         for (option, file) in files { try outputs.check(file, option: option) }
-        if let dir = o.profileFoldedDirectory {
+        // The per-case files, checked before the run like the others.
+        for (option, dir, ext) in [("--hgrm", o.hgrmDirectory, "hgrm"), ("--profile-folded", o.profileFoldedDirectory, "folded")] {
+            guard let dir else { continue }
             var st = stat()
             guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw .badInput("--profile-folded \(dir) is not a directory; create it first")
-            }
-        }
-        if let hgrmDir = o.hgrmDirectory {
-            var st = stat()
-            guard stat(hgrmDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw .badInput("--hgrm \(hgrmDir) is not a directory; create it first")
+                throw .badInput("\(option) \(dir) is not a directory; create it first")
             }
             for label in labels {
                 for spec in specs {
-                    let file = hgrmDir + "/" + hgrmName(id: spec.id, label: label)
-                    try outputs.check(file, option: "--hgrm")
-                    files.append(("--hgrm", file))
+                    let file = dir + "/" + caseFileName(id: spec.id, label: label, extension: ext)
+                    try outputs.check(file, option: option)
+                    files.append((option, file))
                 }
             }
         }
@@ -68,7 +64,7 @@ public enum RunFiles {
                 // The first line names the case with a count of 0 (nothing to draw), so
                 // flame-graph tools read the file and iobench knows it as its own.
                 let text = "[iobench folded stacks: \(c.identity)] 0\n" + f.text
-                try outputs.write(Data(text.utf8), to: dir + "/" + hgrmName(id: c.id, label: c.targetKey).dropLast(5) + ".folded", option: "--profile-folded")
+                try outputs.write(Data(text.utf8), to: dir + "/" + caseFileName(id: c.id, label: c.targetKey, extension: "folded"), option: "--profile-folded")
             }
         }
         if let plotDir = o.plotDirectory {
@@ -79,8 +75,14 @@ public enum RunFiles {
     /// `--hgrm`'s file for a case: `<case id>.hgrm`, or `<label>_<case id>.hgrm` for a
     /// case of a labelled target.
     public static func hgrmName(id: String, label: String?) -> String {
-        guard let label, !label.isEmpty else { return id + ".hgrm" }
-        return label + "_" + id + ".hgrm"
+        caseFileName(id: id, label: label, extension: "hgrm")
+    }
+
+    /// A per-case output file: `<case id>.EXT`, or `<label>_<case id>.EXT` for a case of
+    /// a labelled target (`--hgrm`, `--profile-folded`).
+    static func caseFileName(id: String, label: String?, extension ext: String) -> String {
+        guard let label, !label.isEmpty else { return id + "." + ext }
+        return label + "_" + id + "." + ext
     }
 
     /// Every case's interval histograms in one log, tagged with the case identity

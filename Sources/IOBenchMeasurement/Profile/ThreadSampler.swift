@@ -27,6 +27,7 @@ public final class ThreadSampler: @unchecked Sendable {
     /// Opens one event per thread id. Throws with the reason when none could be opened
     /// (no permission: kernel.perf_event_paranoid, or no perf events in this kernel).
     public init(threads: [pid_t], frequency: UInt32 = 4999, softwareOnly: Bool = false, userFrames: Bool = false) throws(IOBenchError) {
+        guard !threads.isEmpty else { throw .runFailed("--profile: no thread to sample") }
         var lastError: Int32 = 0
         for tid in threads {
             let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)

@@ -8,8 +8,7 @@ import IOBenchResults
 public enum LatencyLoadPlot {
     public static let title = "Latency at a given rate"
 
-    /// One curve: its label and its points, in order of the asked rate (a saturated point
-    /// may achieve less than the one before it: the line turns back).
+    /// One curve: its label and its points, in order of the asked rate.
     struct Curve {
         var label: String
         var color: String
@@ -17,22 +16,10 @@ public enum LatencyLoadPlot {
     }
 
     static func curves(_ set: PlotSet) -> [Curve] {
-        var order: [String] = []
-        var groups: [String: [PlotCase]] = [:]
-        for c in set.cases where c.result.openLoop != nil {
-            var key = c.result.config
-            key.rateIOPS = nil
-            key.loadPercent = nil
-            let k = (c.source ?? "") + "\u{0}" + CaseResult.identity(id: key.id, targetKey: c.result.targetKey)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(c)
-        }
-        return order.enumerated().map { i, k in
-            let pts = groups[k]!.sorted { $0.result.openLoop!.askedIOPS < $1.result.openLoop!.askedIOPS }
-            var c = pts[0].result.config
-            c.rateIOPS = nil
-            c.loadPercent = nil
-            let label = (pts[0].source.map { "\($0) · " } ?? "") + (pts[0].result.targetKey.map { "\($0): " } ?? "") + c.label
+        let points = set.cases.filter { $0.result.openLoop != nil }
+        return ReportContent.curves(points, result: \.result, source: \.source).enumerated().map { i, pts in
+            let label = (pts[0].source.map { "\($0) · " } ?? "") + (pts[0].result.targetKey.map { "\($0): " } ?? "")
+                + pts[0].result.config.withoutRate.label
             return Curve(label: label, color: OkabeIto.series[i % OkabeIto.series.count], points: pts)
         }
     }
