@@ -29,31 +29,40 @@ extension ReportContent {
 }
 
 extension ReportContent {
-    /// One line per path-class comparison whose two cases were both profiled: where the
-    /// class's CPU per read differs from its reference's, by kernel function (self time,
-    /// the largest differences first) and by layer. Shares are turned into ns per read
-    /// with each case's own CPU per read, so the differences add up to the change in CPU
-    /// per read (up to the functions outside each profile's top list).
-    public static func profileDifferences(_ r: RunResult, top: Int = 6) -> [String] {
-        let byIdentity = Dictionary(r.cases.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
-        var lines: [String] = []
-        for cmp in r.classComparisons ?? [] {
-            guard let refID = cmp.referenceIdentity, let c = byIdentity[cmp.caseIdentity], let ref = byIdentity[refID],
-                  let p = c.profile, let q = ref.profile else { continue }
-            func perRead(_ s: ProfileSummary) -> [String: Double] {
-                Dictionary(s.functions.compactMap { f in f.selfNsPerRead.map { (f.function, $0) } }, uniquingKeysWith: +)
+    /// The difference table's columns: a layer or function, how it was counted (layer;
+    /// self; incl. = inclusive), both cases' ns per read, the difference and its 95%
+    /// sampling interval.
+    public static let profileDifferenceHeaders = ["where", "by", "class ns/read", "ref ns/read", "Δ ns/read", "95% ±"]
+
+    public static let profileDifferenceLegend = "profile Δ: ns per read = share of the case's samples × its CPU per read; ± is the 95% interval of the sampling alone (binomial), not of run-to-run variation (--repeat for that); ~ marks a difference inside it; functions are ranked by |Δ| over ±, the most certain first, and frames with the same samples (a call chain) are listed once"
+
+    /// One table per pair of profiled classes (`ProfileDifference.pairs`): a headline and
+    /// rows for every layer either case spent time in, then the functions that differ
+    /// most by self time and by inclusive time.
+    public static func profileDifferenceTables(_ r: RunResult, selfTop: Int = 6, inclusiveTop: Int = 6) -> [(title: String, rows: [[String]])] {
+        ProfileDifference.pairs(r).map { d in
+            func cells(_ row: ProfileDifference.Row, _ by: String) -> [String] {
+                [row.name, by, String(format: "%.0f", row.nsPerRead), String(format: "%.0f", row.referenceNsPerRead),
+                 String(format: "%+.0f", row.delta) + (row.resolved ? "" : " ~"), String(format: "%.0f", row.halfWidth)]
             }
-            let a = perRead(p), b = perRead(q)
-            let deltas = Set(a.keys).union(b.keys).map { ($0, (a[$0] ?? 0) - (b[$0] ?? 0)) }
-                .sorted { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
-            let layerB = Dictionary(q.layers.map { ($0.layer, $0.nsPerRead ?? 0) }, uniquingKeysWith: +)
-            let layerDeltas = p.layers.map { ($0.layer, ($0.nsPerRead ?? 0) - (layerB[$0.layer] ?? 0)) }
-                .filter { abs($0.1) >= 1 }.sorted { abs($0.1) > abs($1.1) }
-            func fmt(_ ns: Double) -> String { String(format: "%+.2f µs", ns / 1000) }
-            lines.append("profile Δ \(c.label) vs \(ref.label) (CPU per read \(fmt((p.layers.compactMap(\.nsPerRead).reduce(0, +)) - (q.layers.compactMap(\.nsPerRead).reduce(0, +))))): "
-                         + deltas.prefix(top).map { "\(fmt($0.1)) in \($0.0)" }.joined(separator: ", "))
-            lines.append("  by layer: " + layerDeltas.prefix(top).map { "\($0.0) \(fmt($0.1))" }.joined(separator: ", "))
+            var rows = d.layers.filter { $0.nsPerRead >= 1 || $0.referenceNsPerRead >= 1 }.map { cells($0, "layer") }
+            rows += d.selfFunctions.prefix(selfTop).map { cells($0, "self") }
+            rows += d.inclusiveFunctions.prefix(inclusiveTop).map { cells($0, "incl.") }
+            return (profileHeadline(d), rows)
         }
-        return lines
+    }
+
+    /// "profile Δ A vs B (like for like; CPU per read 8.28 vs 6.20 µs, +2.08 µs): +0.90 µs
+    /// in iomap_iter, ...": the most certain differences (self or inclusive), resolved ones only.
+    public static func profileHeadline(_ d: ProfileDifference, top: Int = 4) -> String {
+        func us(_ ns: Double) -> String { String(format: "%.2f", ns / 1000) }
+        let pairing = d.likeForLike ? "like for like" : "against the simple class of the same engine setting"
+        let named = (d.selfFunctions + d.inclusiveFunctions).filter(\.resolved).sorted { $0.certainty > $1.certainty }
+        var seen = Set<String>()
+        let top = named.filter { seen.insert($0.name).inserted }.prefix(top)
+            .map { String(format: "%+.2f µs in %@", $0.delta / 1000, $0.name) }
+        return "profile Δ \(d.caseLabel) vs \(d.referenceLabel) (\(pairing); CPU per read \(us(d.cpuNsPerRead)) vs \(us(d.referenceCPUNsPerRead)) µs, "
+            + String(format: "%+.2f µs", (d.cpuNsPerRead - d.referenceCPUNsPerRead) / 1000) + ")"
+            + (top.isEmpty ? ": no function differs beyond the sampling interval" : ": " + top.joined(separator: ", "))
     }
 }

@@ -107,7 +107,7 @@ public enum MarkdownReport {
             }
         }
 
-        let profile = ReportContent.profileLines(r.cases) + ReportContent.profileDifferences(r)
+        let profile = ReportContent.profileLines(r.cases)
         if !profile.isEmpty {
             out += "\n**Where the CPU went** (`--profile`)\n\n" + profile.map { "- \(escape($0.trimmingCharacters(in: .whitespaces)))\n" }.joined()
         }
@@ -136,6 +136,11 @@ public enum MarkdownReport {
             lines += notes.traceNotes.map { "path trace: " + escape($0) }
             if !lines.isEmpty { out += "\n" + lines.map { "- \($0)\n" }.joined() }
         }
+        let profileTables = ReportContent.profileDifferenceTables(r)
+        for t in profileTables {
+            out += "\n**\(escape(t.title))**\n\n" + table(ReportContent.profileDifferenceHeaders, t.rows)
+        }
+        if !profileTables.isEmpty { out += "\n- \(escape(ReportContent.profileDifferenceLegend))\n" }
 
         var bullets: [String] = []
         // As the text report: one line per distinct reason, naming every case it applies to.

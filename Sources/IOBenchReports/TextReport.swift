@@ -74,6 +74,11 @@ public enum TextReport {
 
         let classSection = classes ? classComparison(r.cases) : ""
         if !classSection.isEmpty { out += "\n" + classSection }
+        let profileTables = ReportContent.profileDifferenceTables(r)
+        for t in profileTables {
+            out += "\n" + t.title + "\n" + table(headers: ReportContent.profileDifferenceHeaders, rows: t.rows)
+        }
+        if !profileTables.isEmpty { out += ReportContent.profileDifferenceLegend + "\n" }
 
         let ran = tableCases.filter { $0.status != .skipped && $0.ios > 0 && ($0.latency?.count ?? 0) > 0 }
         if !ran.isEmpty {
@@ -97,7 +102,6 @@ public enum TextReport {
         }
         for line in ringNotes(r.cases) { out += line + "\n" }
         for line in ReportContent.profileLines(r.cases) { out += line + "\n" }
-        for line in ReportContent.profileDifferences(r) { out += line + "\n" }
         if let clock = clockNote(r) { out += clock + "\n" }
         if r.interrupted { out += "\ninterrupted: results cover the time until the signal\n" }
         return out

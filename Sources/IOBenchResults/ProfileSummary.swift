@@ -23,8 +23,14 @@ public struct ProfileSummary: Codable, Sendable {
     public var functions: [FunctionShare]
     /// Self samples rolled up into layers (`KernelLayers`), every layer listed.
     public var layers: [LayerShare]
-    /// The folded stacks (`outer;...;inner count`), for `--profile-folded`; not in JSON.
-    public var folded: FoldedStacks?
+    /// Every sampled stack with its count (JSON `stacks`): what `--profile-folded`
+    /// writes and the flame graphs draw, kept so `report` can draw them from the JSON.
+    public var stacks: StackTable?
+
+    /// The stacks as folded text (`outer;...;inner count`).
+    public var folded: FoldedStacks? {
+        stacks.map { FoldedStacks(counts: $0.counts, periodNs: 0, countedNs: sampledCPUNs, lost: lost, hardware: event == "cycles") }
+    }
 
     public struct LayerShare: Codable, Sendable, Equatable {
         public var layer: String
@@ -54,7 +60,7 @@ public struct ProfileSummary: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, samples, lost, threads, functions, layers
+        case event, samples, lost, threads, functions, layers, stacks
         case frequencyHz = "frequency_hz"
         case sampledCPUNs = "sampled_cpu_ns"
         case rusageCPUNs = "rusage_cpu_ns"
@@ -71,7 +77,7 @@ public struct ProfileSummary: Codable, Sendable {
         let n = Double(max(f.samples, 1))
         let shares = f.shares()
         var bySelf: [String: UInt64] = [:]
-        for s in shares { bySelf[KernelLayers.layer(of: s.function), default: 0] &+= s.selfSamples }
+        for (stack, count) in f.counts { bySelf[KernelLayers.layer(ofStack: stack.split(separator: ";")), default: 0] &+= count }
         layers = KernelLayers.names.map { name in
             let share = Double(bySelf[name] ?? 0) / n
             return LayerShare(layer: name, share: share, nsPerRead: cpuNsPerRead.map { $0 * share })
@@ -82,6 +88,38 @@ public struct ProfileSummary: Codable, Sendable {
                                  selfNsPerRead: cpuNsPerRead.map { $0 * selfShare },
                                  inclusiveNsPerRead: cpuNsPerRead.map { $0 * inclusive })
         }
-        folded = f
+        stacks = StackTable(f.counts)
+    }
+}
+
+/// Folded stacks stored compactly: each distinct frame name once, each stack as its
+/// count followed by its frames' indices, outermost first. JSON
+/// `{"frames": [...], "stacks": [[count, i, j, ...], ...]}`.
+public struct StackTable: Codable, Sendable, Equatable {
+    public var frames: [String]
+    public var stacks: [[UInt64]]
+
+    public init(_ counts: [String: UInt64]) {
+        var index: [Substring: UInt64] = [:]
+        var frames: [String] = []
+        stacks = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { stack, count in
+            [count] + stack.split(separator: ";").map { name in
+                if let i = index[name] { return i }
+                frames.append(String(name))
+                index[name] = UInt64(frames.count - 1)
+                return UInt64(frames.count - 1)
+            }
+        }
+        self.frames = frames
+    }
+
+    /// Back to `outer;...;inner` → count (indices out of range are dropped).
+    public var counts: [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for s in stacks where !s.isEmpty {
+            let names = s.dropFirst().compactMap { $0 < UInt64(frames.count) ? frames[Int($0)] : nil }
+            out[names.joined(separator: ";"), default: 0] &+= s[0]
+        }
+        return out
     }
 }

@@ -66,18 +66,29 @@ final class ProfileCLITests: MemoryTargetTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
     }
 
-    func testClassesProfiledTogetherGetADifferenceLine() throws {
+    func testClassesProfiledTogetherGetADifferenceTableAndFlameGraphs() throws {
         guard canProfile() else { throw XCTSkip("perf_event_open needs root or kernel.perf_event_paranoid <= 1") }
         let file = dir.file("frag.dat")
         let prep = try CLI.run(["prepare", file, "--size", "32m", "--layout", "fragmented:16k"])
         XCTAssertEqual(prep.status, 0, prep.stderr)
+        let plots = dir.file("plots"), json = dir.file("r.json")
         let r = try CLI.run(["run", "--target", file, "--engine", "psync", "--class", "single-extent:8k,multi-extent:8k",
-                             "--runtime", "600ms", "--ramp-time", "100ms", "--no-progress", "--profile"])
+                             "--runtime", "600ms", "--ramp-time", "100ms", "--no-progress", "--profile", "--plot", plots, "-o", json])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("  by layer: "), r.stdout)
-        for layerName in ["VFS and iomap", "filesystem", "driver"] {
-            XCTAssertTrue(r.stdout.contains(layerName), "\(layerName) in:\n\(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent (like for like; CPU per read"), r.stdout)
+        let table = try XCTUnwrap(r.stdout.components(separatedBy: "profile Δ psync 8k QD1 multi-extent").last)
+        for layerName in ["VFS and iomap", "filesystem", "block layer"] {
+            XCTAssertTrue(table.range(of: "\n\(layerName) +layer ", options: .regularExpression) != nil,
+                          "\(layerName) row in:\n\(table)")
         }
+        // The HTML page: the table, a flame graph per case and the differential one.
+        let html = try String(contentsOfFile: plots + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<h3>Where the CPU per read differs between classes</h3>"))
+        XCTAssertEqual(html.components(separatedBy: "<title>Flame graph: ").count - 1, 2, "one per case")
+        XCTAssertEqual(html.components(separatedBy: "<title>Differential flame graph: ").count - 1, 1)
+        // `report` draws the same from the JSON (the stacks are in it).
+        let again = try CLI.run(["report", json, "--format", "markdown"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("| where | by | class ns/read | ref ns/read | Δ ns/read | 95% ± |"), again.stdout)
     }
 }

@@ -44,6 +44,23 @@ final class ProfileSummaryTests: XCTestCase {
         XCTAssertEqual(KernelLayers.layer(of: "something_new"), "other")
     }
 
+    func testHelpersAreChargedToTheirCaller() {
+        XCTAssertEqual(KernelLayers.layer(ofStack: "vfs_read;iomap_dio_complete;kfree".split(separator: ";")), "VFS and iomap")
+        XCTAssertEqual(KernelLayers.layer(ofStack: "submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore".split(separator: ";")), "driver")
+        XCTAssertEqual(KernelLayers.layer(ofStack: "ext4_map_blocks;__x86_indirect_thunk_rax".split(separator: ";")), "filesystem")
+        XCTAssertEqual(KernelLayers.layer(ofStack: "_raw_spin_lock;kmem_cache_alloc_noprof".split(separator: ";")), "other", "only helpers")
+        XCTAssertEqual(KernelLayers.layer(ofStack: ["iowrite16"]), "driver")
+        XCTAssertEqual(KernelLayers.layer(of: "gup_fast_fallback"), "VFS and iomap", "direct I/O pins the user's pages")
+        XCTAssertEqual(KernelLayers.layer(of: "sbitmap_find_bit"), "block layer")
+        XCTAssertNil(KernelLayers.ownLayer(of: "kfree"))
+        // The summary rolls samples up the same way.
+        let p = ProfileSummary(stacks(["vfs_read;iomap_dio_complete;kfree": 3, "submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 1]),
+                               frequencyHz: 4999, threads: 1, cpuNsPerRead: nil, rusageCPUNs: nil)
+        let layers = Dictionary(uniqueKeysWithValues: p.layers.map { ($0.layer, $0.share) })
+        XCTAssertEqual(layers["VFS and iomap"], 0.75)
+        XCTAssertEqual(layers["driver"], 0.25)
+    }
+
     func testTheFoldedTextIsWhatFlameGraphToolsRead() {
         let f = stacks(["a;b;c": 3, "a;b": 5])
         XCTAssertEqual(f.text, "a;b 5\na;b;c 3\n")

@@ -160,6 +160,14 @@ public struct FoldedStacks: Sendable, Equatable {
     public var lost: UInt64
     public var hardware: Bool
 
+    public init(counts: [String: UInt64], periodNs: UInt64, countedNs: UInt64?, lost: UInt64, hardware: Bool) {
+        self.counts = counts
+        self.periodNs = periodNs
+        self.countedNs = countedNs
+        self.lost = lost
+        self.hardware = hardware
+    }
+
     public var samples: UInt64 { counts.values.reduce(0, &+) }
 
     /// The folded text, one stack per line, the heaviest first.

@@ -133,9 +133,18 @@ public enum HTMLReport {
         }
         let classes = classTable(r.cases)
         if !classes.isEmpty { h += "<h3>Path classes</h3>\n" + classes }
-        let profile = ReportContent.profileLines(r.cases) + ReportContent.profileDifferences(r)
+        let profileTables = ReportContent.profileDifferenceTables(r)
+        if !profileTables.isEmpty {
+            h += "<h3>Where the CPU per read differs between classes</h3>\n"
+            for t in profileTables {
+                h += "<p class=\"note\">\(e(t.title))</p>\n" + table(ReportContent.profileDifferenceHeaders, t.rows, numeric: [2, 3, 4, 5])
+            }
+            h += "<p class=\"note\">\(e(ReportContent.profileDifferenceLegend))</p>\n"
+        }
+        let profile = ReportContent.profileLines(r.cases)
         if !profile.isEmpty {
             h += "<h3>Where the CPU went</h3>\n<ul class=\"notes\">" + profile.map { "<li>\(e($0.trimmingCharacters(in: .whitespaces)))</li>" }.joined() + "</ul>\n"
+            h += FlameGraph.section(r)
         }
         h += problems(r)
         return h + "</section>\n"

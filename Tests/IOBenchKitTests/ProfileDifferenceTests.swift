@@ -1,0 +1,150 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+@testable import IOBenchMeasurement
+@testable import IOBenchResults
+@testable import IOBenchReports
+@testable import IOBenchWorkload
+
+/// Issue 15: the difference between two profiled classes (ns per read by layer and by
+/// function, with a 95% sampling interval), its table in the text, Markdown and HTML
+/// reports, the stacks kept in JSON, and the flame graphs drawn from them.
+final class ProfileDifferenceTests: XCTestCase {
+    static let entry = "[iobench];entry_SYSCALL_64_after_hwframe;do_syscall_64;__x64_sys_pread64;vfs_read;xfs_file_read_iter;iomap_dio_rw;__iomap_dio_rw"
+
+    /// A profiled case: `stacks` below the read entry, CPU per read `cpuNs` (the cpu-clock
+    /// count over the reads).
+    func profiled(_ cls: PathClass, bs: Int, stacks: [String: UInt64], cpuNs: Double) -> CaseResult {
+        var c = ClassComparisonTests.round(cls, bs: bs, latencyNs: 50_000, iops: 10_000, cpuNs: UInt64(cpuNs), seed: 1, n: 1000)
+        let f = FoldedStacks(counts: Dictionary(uniqueKeysWithValues: stacks.map { (Self.entry + ";" + $0.key, $0.value) }),
+                             periodNs: 0, countedNs: UInt64(cpuNs * Double(c.ios)), lost: 0, hardware: false)
+        c.profile = ProfileSummary(f, frequencyHz: 4999, threads: 1, cpuNsPerRead: cpuNs, rusageCPUNs: nil)
+        return c
+    }
+
+    func run(_ cases: [CaseResult]) -> RunResult {
+        var r = RunResult(startedAt: "2026-12-02T00:00:00Z", environment: EnvironmentInfo(kernel: "6.1", hostname: "h", onlineCPUs: 2),
+                          target: nil, arguments: [], cases: cases)
+        r.classComparisons = ClassComparison.compute(cases)
+        return r
+    }
+
+    // 10,000 samples each; the class spends 20% in iomap_iter's mapping (xfs_bmapi_read),
+    // the reference 10%; both spend the rest submitting to the driver.
+    lazy var multi = profiled(.multiExtent, bs: 8192, stacks: [
+        "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 2000,
+        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
+        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 5000,
+    ], cpuNs: 10_000)
+    lazy var simple = profiled(.simple, bs: 4096, stacks: [
+        "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 1000,
+        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
+        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 6000,
+    ], cpuNs: 8_000)
+
+    func testDifferenceByLayerAndFunctionWithItsSamplingInterval() throws {
+        let pairs = ProfileDifference.pairs(run([simple, multi]))
+        XCTAssertEqual(pairs.count, 1, "multi-extent against simple: its single-extent reference was not run")
+        let d = try XCTUnwrap(pairs.first)
+        XCTAssertFalse(d.likeForLike)
+        XCTAssertEqual(d.cpuNsPerRead, 10_000, accuracy: 1e-6)
+        XCTAssertEqual(d.referenceCPUNsPerRead, 8_000, accuracy: 1e-6)
+        let fs = try XCTUnwrap(d.layers.first { $0.name == "filesystem" })
+        // 0.2 × 10,000 − 0.1 × 8,000 = +1,200 ns; ± 1.96·√(10⁸·0.2·0.8/10⁴ + 6.4·10⁷·0.1·0.9/10⁴).
+        XCTAssertEqual(fs.delta, 1200, accuracy: 1e-6)
+        XCTAssertEqual(fs.halfWidth, 1.96 * (1e8 * 0.16 / 1e4 + 6.4e7 * 0.09 / 1e4).squareRoot(), accuracy: 1e-6)
+        XCTAssertTrue(fs.resolved)
+        // The spinlock is a helper: its time is the driver's (its caller, virtio_queue_rq).
+        let driver = try XCTUnwrap(d.layers.first { $0.name == "driver" })
+        XCTAssertEqual(driver.nsPerRead, 8000, accuracy: 1e-6)
+        XCTAssertEqual(driver.referenceNsPerRead, 7200, accuracy: 1e-6)
+        XCTAssertEqual(d.layers.map(\.nsPerRead).reduce(0, +), 10_000, accuracy: 1e-6, "the layers add up to CPU per read")
+        // Inclusive: iomap_iter carries the mapping; the frames of one chain (iomap_iter,
+        // xfs_read_iomap_begin, xfs_bmapi_read: the same samples) are listed once.
+        let inclusive = d.inclusiveFunctions.map(\.name)
+        XCTAssertTrue(inclusive.contains("iomap_iter"), "\(inclusive)")
+        XCTAssertFalse(inclusive.contains("xfs_read_iomap_begin"), "same samples as iomap_iter: \(inclusive)")
+        XCTAssertEqual(d.selfFunctions.first?.name, "xfs_bmapi_read", "the most certain self difference first")
+        XCTAssertTrue(ReportContent.profileHeadline(d).contains("+1.20 µs in"), ReportContent.profileHeadline(d))
+    }
+
+    func testLikeForLikeReferenceIsPreferred() throws {
+        let single = profiled(.singleExtent, bs: 8192, stacks: ["iomap_iter;xfs_bmapi_read": 500, "iomap_dio_bio_iter;submit_bio": 9500], cpuNs: 9000)
+        let pairs = ProfileDifference.pairs(run([simple, single, multi]))
+        let m = try XCTUnwrap(pairs.first { $0.caseLabel == multi.label })
+        XCTAssertTrue(m.likeForLike)
+        XCTAssertEqual(m.referenceLabel, single.label)
+        XCTAssertEqual(pairs.filter { $0.caseLabel == multi.label }.count, 1)
+        // single-extent's own reference (raw) was not run: it is set against simple.
+        XCTAssertEqual(pairs.first { $0.caseLabel == single.label }?.referenceLabel, simple.label)
+    }
+
+    func testIdenticalProfilesResolveNothing() throws {
+        let twin = profiled(.multiExtent, bs: 8192, stacks: [
+            "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 1000,
+            "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
+            "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 6000,
+        ], cpuNs: 8_000)
+        let d = try XCTUnwrap(ProfileDifference.pairs(run([simple, twin])).first)
+        XCTAssertTrue((d.layers + d.selfFunctions + d.inclusiveFunctions).allSatisfy { !$0.resolved && $0.delta == 0 })
+        XCTAssertTrue(ReportContent.profileHeadline(d).hasSuffix("no function differs beyond the sampling interval"))
+    }
+
+    func testReportsCarryTheTableAndTheJSONKeepsTheStacks() throws {
+        let r = run([simple, multi])
+        let text = TextReport.render(r)
+        XCTAssertTrue(text.contains("profile Δ \(multi.label) vs \(simple.label)"), text)
+        XCTAssertNotNil(text.range(of: "\nwhere +by +class ns/read +ref ns/read +Δ ns/read +95% ±\n", options: .regularExpression), text)
+        XCTAssertNotNil(text.range(of: "\nfilesystem +layer +2000 +800 +\\+1200 +91\n", options: .regularExpression), text)
+        XCTAssertNil(text.range(of: "\n\\[iobench\\] +self", options: .regularExpression), "no row for a function neither case sampled: \(text)")
+        let md = MarkdownReport.render(r)
+        XCTAssertTrue(md.contains("| where | by | class ns/read | ref ns/read | Δ ns/read | 95% ± |"), md)
+        XCTAssertTrue(md.contains("| filesystem | layer | 2000 | 800 | +1200 | "), md)
+
+        // JSON keeps every stack; read back, the flame graphs and the table are the same.
+        let back = try RunResult.decode(try r.jsonData(), source: "test")
+        XCTAssertEqual(back.cases[1].profile?.stacks, multi.profile?.stacks)
+        XCTAssertEqual(back.cases[1].profile?.folded?.counts, multi.profile?.folded?.counts)
+        XCTAssertEqual(ReportContent.profileDifferenceTables(back).map(\.rows), ReportContent.profileDifferenceTables(r).map(\.rows))
+        let html = HTMLReport.render([.run(name: "r.json", result: back)])
+        XCTAssertTrue(html.contains("Where the CPU per read differs between classes"))
+        XCTAssertTrue(html.contains("Differential flame graph: \(multi.label) vs \(simple.label)"))
+        XCTAssertEqual(html.components(separatedBy: "<h3>Flame graphs</h3>").count, 2)
+    }
+
+    func testStackTableRoundTrips() {
+        let counts: [String: UInt64] = ["a;b;c": 3, "a;b": 5, "x": 1, "a;c;b": 2]
+        let t = StackTable(counts)
+        XCTAssertEqual(t.counts, counts)
+        XCTAssertEqual(t.frames.count, 4, "each frame name once")
+        XCTAssertEqual(t.stacks.first, [5, 0, 1], "heaviest first: count, then frame indices outermost first")
+    }
+
+    func testFlameGraphIsWellFormedAndItsWidthsAreTheShares() throws {
+        let svg = try XCTUnwrap(FlameGraph.render(multi))
+        let parser = XMLParser(data: Data(svg.utf8))
+        XCTAssertTrue(parser.parse(), "well-formed XML: \(String(describing: parser.parserError))")
+        // The frames directly above iomap_dio_bio_iter's caller split 20:80 of the width.
+        func width(_ name: String) throws -> Double {
+            let tip = try XCTUnwrap(svg.range(of: "<title>\(name) — "), "\(name) drawn")
+            let rect = try XCTUnwrap(svg[tip.upperBound...].range(of: "width=\""))
+            let rest = svg[rect.upperBound...]
+            return try XCTUnwrap(Double(rest.prefix { $0 != "\"" }))
+        }
+        let iter = try width("iomap_iter"), bio = try width("iomap_dio_bio_iter")
+        XCTAssertEqual(iter / (iter + bio), 0.2, accuracy: 0.002)
+        XCTAssertTrue(svg.contains("iomap_iter — 2000 samples, 20.00%, 2000 ns/read"), "tooltip figures")
+
+        let diff = try XCTUnwrap(FlameGraph.renderDifference(multi, vs: simple))
+        XCTAssertTrue(XMLParser(data: Data(diff.utf8)).parse())
+        // xfs_bmapi_read: 2000 ns/read vs 800: the largest increase, full red.
+        XCTAssertTrue(diff.contains("xfs_bmapi_read — 2000 ns/read vs 800 (+1200)"), diff)
+        XCTAssertTrue(diff.contains("fill=\"#ff0000\""), "the largest difference in full red")
+        // iowrite16: 5000 vs 4800: a little more, pale red, never blue.
+        XCTAssertTrue(diff.contains("iowrite16 — 5000 ns/read vs 4800 (+200)"), diff)
+        XCTAssertEqual(FlameGraph.diffColour(-1200, max: 1200), "#0000ff")
+        XCTAssertEqual(FlameGraph.diffColour(0, max: 1200), "#ffffff")
+    }
+}
