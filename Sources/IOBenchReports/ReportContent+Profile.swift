@@ -9,9 +9,14 @@ extension ReportContent {
             if let note = c.profileNote { lines.append("profile: \(c.label): not profiled: \(note)") }
             guard let p = c.profile else { continue }
             var head = "profile: \(c.label): \(p.samples) samples (\(p.event) at \(p.frequencyHz) Hz, \(p.threads) thread\(p.threads == 1 ? "" : "s"), \(p.lost) lost)"
-            if let s = p.sampledCPUNs, let r = p.rusageCPUNs {
-                head += String(format: "; sampled CPU %.1f ms, getrusage of the job threads %.1f ms", Double(s) / 1e6, Double(r) / 1e6)
+            var cpu: [String] = []
+            if let s = p.samplePeriodNs { cpu.append(String(format: "samples × period %.1f ms", Double(s) / 1e6)) }
+            if let t = p.threadsCPUNs {
+                cpu.append(String(format: "the sampled threads ran %.1f ms", Double(t) / 1e6)
+                           + (p.samplePeriodNs.map { $0 > 0 ? String(format: " (%+.1f%%)", (Double(t) / Double($0) - 1) * 100) : "" } ?? ""))
             }
+            if let r = p.rusageCPUNs { cpu.append(String(format: "getrusage of the job threads %.1f ms", Double(r) / 1e6)) }
+            if !cpu.isEmpty { head += "; " + cpu.joined(separator: ", ") }
             lines.append(head)
             let fns = p.functions.prefix(top).map { f -> String in
                 var t = String(format: "%@ %.1f%%", f.function, f.selfShare * 100)
@@ -34,7 +39,7 @@ extension ReportContent {
     /// sampling interval.
     public static let profileDifferenceHeaders = ["where", "by", "class ns/read", "ref ns/read", "Δ ns/read", "95% ±"]
 
-    public static let profileDifferenceLegend = "profile Δ: ns per read = share of the case's samples × its CPU per read; ± is the 95% interval of the sampling alone (binomial), not of run-to-run variation (--repeat for that); ~ marks a difference inside it; functions are ranked by |Δ| over ±, the most certain first, and frames with the same samples (a call chain) are listed once"
+    public static let profileDifferenceLegend = "profile Δ: ns per read = share of the case's samples × its CPU per read; ± is the 95% interval of the sampling alone (binomial), not of run-to-run variation (the class table's ΔCPU µs/IO has that for the total, with --repeat 3 or more; the rounds' samples are added here); ~ marks a difference inside it; functions are ranked by |Δ| over ±, the most certain first, and frames with the same samples (a call chain) are listed once"
 
     /// One table per pair of profiled classes (`ProfileDifference.pairs`): a headline and
     /// rows for every layer either case spent time in, then the functions that differ

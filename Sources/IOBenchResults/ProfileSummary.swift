@@ -18,6 +18,12 @@ public struct ProfileSummary: Codable, Sendable {
     /// other (workers are in the first only).
     public var sampledCPUNs: UInt64?
     public var rusageCPUNs: UInt64?
+    /// Samples × period: the sum of the samples' periods (ns of CPU time for cpu-clock),
+    /// what the samples stand for.
+    public var samplePeriodNs: UInt64?
+    /// The CPU time of every sampled thread (workers too) over the sampled window, from
+    /// the scheduler (/proc/self/task/TID/schedstat).
+    public var threadsCPUNs: UInt64?
     /// The kernel functions (and `[iobench]` for user space) with the most samples, by
     /// self share.
     public var functions: [FunctionShare]
@@ -64,6 +70,8 @@ public struct ProfileSummary: Codable, Sendable {
         case frequencyHz = "frequency_hz"
         case sampledCPUNs = "sampled_cpu_ns"
         case rusageCPUNs = "rusage_cpu_ns"
+        case samplePeriodNs = "sample_period_ns"
+        case threadsCPUNs = "threads_cpu_ns"
     }
 
     public init(_ f: FoldedStacks, frequencyHz: UInt32, threads: Int, cpuNsPerRead: Double?, rusageCPUNs: UInt64?, top: Int = 60) {
@@ -74,6 +82,8 @@ public struct ProfileSummary: Codable, Sendable {
         self.threads = threads
         sampledCPUNs = f.countedNs
         self.rusageCPUNs = rusageCPUNs
+        samplePeriodNs = f.hardware || f.periodNs == 0 ? nil : f.periodNs
+        threadsCPUNs = f.threadsCPUNs
         let n = Double(max(f.samples, 1))
         let shares = f.shares()
         var bySelf: [String: UInt64] = [:]
@@ -121,5 +131,37 @@ public struct StackTable: Codable, Sendable, Equatable {
             out[names.joined(separator: ";"), default: 0] &+= s[0]
         }
         return out
+    }
+}
+
+extension ProfileSummary {
+    /// The profile of several rounds of one case (`--repeat`, `iobench merge`): every
+    /// round's stacks added, samples, losses and CPU times summed, shares and ns per read
+    /// recomputed over all of them. `ios` is each round's reads (for the CPU per read).
+    /// Nil when no round was profiled; rounds without stacks (older files) are left out.
+    public static func merged(_ rounds: [(profile: ProfileSummary, ios: UInt64)]) -> ProfileSummary? {
+        let parts = rounds.filter { $0.profile.stacks != nil }
+        guard let first = parts.first else { return rounds.first?.profile }
+        guard parts.count > 1 else { return first.profile }
+        var counts: [String: UInt64] = [:]
+        for p in parts { for (k, v) in p.profile.stacks!.counts { counts[k, default: 0] &+= v } }
+        func sum(_ key: KeyPath<ProfileSummary, UInt64?>) -> UInt64? {
+            let v = parts.compactMap { $0.profile[keyPath: key] }
+            return v.count == parts.count ? v.reduce(0, &+) : nil
+        }
+        let sampled = sum(\.sampledCPUNs)
+        let ios = parts.map(\.ios).reduce(0, &+)
+        let f = FoldedStacks(counts: counts, periodNs: sum(\.samplePeriodNs) ?? 0, countedNs: sampled,
+                             lost: parts.map(\.profile.lost).reduce(0, &+), hardware: first.profile.event == "cycles",
+                             threadsCPUNs: sum(\.threadsCPUNs))
+        // CPU per read: the counted CPU time over the reads, else the rounds' layers'
+        // ns per read weighted by their reads.
+        let perRead: Double? = sampled.map { Double($0) / Double(max(ios, 1)) } ?? {
+            let w = parts.map { p in (p.profile.layers.compactMap(\.nsPerRead).reduce(0, +), Double(p.ios)) }
+            let n = w.map(\.1).reduce(0, +)
+            return n > 0 ? w.map { $0.0 * $0.1 }.reduce(0, +) / n : nil
+        }()
+        return ProfileSummary(f, frequencyHz: first.profile.frequencyHz, threads: parts.map(\.profile.threads).max() ?? 0,
+                              cpuNsPerRead: perRead, rusageCPUNs: sum(\.rusageCPUNs))
     }
 }

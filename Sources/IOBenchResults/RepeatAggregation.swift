@@ -132,6 +132,8 @@ extension CaseResult {
             }
         }
         out.openLoop = OpenLoopSummary.merged(repeats.compactMap(\.openLoop))
+        // Every round's samples, not the first round's alone.
+        out.profile = ProfileSummary.merged(repeats.compactMap { r in r.profile.map { ($0, r.ios) } })
         out.repeats = kept
         out.spread = RepeatSpread(units: repeats.map { ($0.iops, $0.latency, $0.cpu) })
         return out

@@ -61,6 +61,25 @@ final class ProfileSummaryTests: XCTestCase {
         XCTAssertEqual(layers["driver"], 0.25)
     }
 
+    func testRoundsMergeByAddingTheirSamples() throws {
+        func round(_ counts: [String: UInt64], cpuNs: UInt64) -> ProfileSummary {
+            ProfileSummary(FoldedStacks(counts: counts, periodNs: cpuNs, countedNs: cpuNs, lost: 1, hardware: false, threadsCPUNs: cpuNs),
+                           frequencyHz: 4999, threads: 1, cpuNsPerRead: Double(cpuNs) / 100, rusageCPUNs: cpuNs)
+        }
+        let a = round(["x;ext4_map_blocks": 30, "x;iowrite16": 70], cpuNs: 100_000)   // 100 reads, 1000 ns each
+        let b = round(["x;ext4_map_blocks": 10, "x;iowrite16": 90], cpuNs: 300_000)   // 100 reads, 3000 ns each
+        let m = try XCTUnwrap(ProfileSummary.merged([(a, 100), (b, 100)]))
+        XCTAssertEqual(m.samples, 200)
+        XCTAssertEqual(m.lost, 2)
+        XCTAssertEqual(m.stacks?.counts, ["x;ext4_map_blocks": 40, "x;iowrite16": 160])
+        XCTAssertEqual(m.sampledCPUNs, 400_000)
+        XCTAssertEqual(m.threadsCPUNs, 400_000)
+        // 2000 ns per read over both rounds; ext4 has 40 of the 200 samples.
+        XCTAssertEqual(m.layers.first { $0.layer == "filesystem" }?.nsPerRead ?? 0, 400, accuracy: 1e-9)
+        XCTAssertEqual(ProfileSummary.merged([(a, 100)])?.samples, 100, "one round is itself")
+        XCTAssertNil(ProfileSummary.merged([]))
+    }
+
     func testTheFoldedTextIsWhatFlameGraphToolsRead() {
         let f = stacks(["a;b;c": 3, "a;b": 5])
         XCTAssertEqual(f.text, "a;b 5\na;b;c 3\n")

@@ -18,15 +18,21 @@ struct CaseProfiler {
         self.startAt = startAt
     }
 
-    /// How long the session may sleep: 50 ms, or until the ramp ends when sampling
-    /// still has to start.
+    /// How long the session may sleep: 50 ms (new io_uring workers are looked for at
+    /// each wake), or until the ramp ends when sampling still has to start.
     func nextWake(now: UInt64) -> UInt64 {
         guard frequency != nil, sampler == nil, unavailable == nil else { return 50_000_000 }
         return min(50_000_000, max(1_000_000, startAt > now ? startAt - now : 0))
     }
 
     mutating func startIfDue(now: UInt64, running: RunningCase) {
-        guard let frequency, sampler == nil, unavailable == nil, now >= startAt else { return }
+        if let sampler {
+            // io_uring starts io-wq workers as work needs them: sample the new ones too.
+            let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }
+            threads += sampler.add(threads: Self.ioUringHelpers(of: jobs).map { pid_t($0) })
+            return
+        }
+        guard let frequency, unavailable == nil, now >= startAt else { return }
         let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }
         // A job thread that has not started yet has no id: try again at the next wake.
         guard !jobs.contains(0) else { return }

@@ -28,21 +28,60 @@ public final class ThreadSampler: @unchecked Sendable {
     /// (no permission: kernel.perf_event_paranoid, or no perf events in this kernel).
     public init(threads: [pid_t], frequency: UInt32 = 4999, softwareOnly: Bool = false, userFrames: Bool = false) throws(IOBenchError) {
         guard !threads.isEmpty else { throw .runFailed("--profile: no thread to sample") }
+        self.frequency = frequency
+        self.softwareOnly = softwareOnly
+        self.userFrames = userFrames
         var lastError: Int32 = 0
         for tid in threads {
-            let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)
-            let r = iob_perf_open(p, tid, frequency, 256, softwareOnly ? 1 : 0, userFrames ? 1 : 0)
-            if r == 0 {
-                events.append(p)
-                hardware = p.pointee.hardware != 0
-            } else {
-                lastError = -r
-                p.deallocate()
-            }
+            let r = open(tid)
+            if r != 0 { lastError = r }
         }
         guard !events.isEmpty else {
+            if lastError == ESRCH {
+                // The threads exist no more: nothing to do with permissions.
+                throw .runFailed("no thread left to sample: the case's threads had ended before its measured phase began")
+            }
             throw .badInput("--profile cannot sample: perf_event_open failed (\(Errno(lastError))); run as root or lower kernel.perf_event_paranoid to 1 or less (sysctl kernel.perf_event_paranoid=1)")
         }
+    }
+
+    private let frequency: UInt32
+    private let softwareOnly: Bool
+    private let userFrames: Bool
+    /// The thread ids with an event, for `add`.
+    public private(set) var sampledThreads: Set<pid_t> = []
+
+    /// Opens one thread's event (disabled); 0 or the errno.
+    private func open(_ tid: pid_t) -> Int32 {
+        let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)
+        let r = iob_perf_open(p, tid, frequency, 256, softwareOnly ? 1 : 0, userFrames ? 1 : 0)
+        guard r == 0 else {
+            p.deallocate()
+            return -r
+        }
+        let run = Self.runTimeNs(of: tid)
+        lock.withLock {
+            events.append(p)
+            if let run, running { threadRun[tid] = (run, run) }
+        }
+        sampledThreads.insert(tid)
+        hardware = p.pointee.hardware != 0
+        return 0
+    }
+
+    /// Samples threads that started after `start` (io_uring creates its io-wq workers
+    /// when work first needs one), enabled at once when sampling is on. Threads already
+    /// sampled are skipped; one that has exited meanwhile is skipped too. Returns how many
+    /// were added. Call from one thread (the session's) only.
+    @discardableResult
+    public func add(threads: [pid_t]) -> Int {
+        var added = 0
+        for tid in threads where !sampledThreads.contains(tid) {
+            guard open(tid) == 0 else { continue }
+            added += 1
+            if lock.withLock({ running }), let p = lock.withLock({ events.last }) { _ = iob_perf_enable(p) }
+        }
+        return added
     }
 
     /// Why this process cannot sample (tried on the calling thread), or nil.
@@ -56,19 +95,24 @@ public final class ThreadSampler: @unchecked Sendable {
     }
 
     deinit {
-        if running { stop() }
+        if lock.withLock({ running }) { stop() }
         for p in events { iob_perf_close(p); p.deallocate() }
     }
 
     /// Starts sampling and the drain thread.
     public func start() {
-        running = true
-        for p in events { _ = iob_perf_enable(p) }
+        let runs = sampledThreads.compactMap { tid in Self.runTimeNs(of: tid).map { (tid, $0) } }
+        lock.withLock {
+            running = true
+            for (tid, r) in runs { threadRun[tid] = (r, r) }
+        }
+        for p in lock.withLock({ events }) { _ = iob_perf_enable(p) }
         let t = Thread { [self] in
             let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 16)
             defer { buffer.deallocate() }
             while lock.withLock({ running }) {
                 drainAll(buffer)
+                refreshRunTimes()
                 _ = done.wait(timeout: .now() + .milliseconds(50))
             }
             drainAll(buffer)
@@ -80,7 +124,8 @@ public final class ThreadSampler: @unchecked Sendable {
 
     /// Stops sampling, drains what is left and joins the drain thread.
     public func stop() {
-        for p in events { _ = iob_perf_disable(p) }
+        for p in lock.withLock({ events }) { _ = iob_perf_disable(p) }
+        refreshRunTimes()
         lock.withLock { running = false }
         done.signal()
         while drainer?.isFinished == false { usleep(1000) }
@@ -88,7 +133,7 @@ public final class ThreadSampler: @unchecked Sendable {
     }
 
     private func drainAll(_ buffer: UnsafeMutablePointer<UInt64>) {
-        for p in events {
+        for p in lock.withLock({ events }) {
             while true {
                 let n = iob_perf_drain(p, buffer, 1 << 16)
                 if n == 0 { break }
@@ -108,6 +153,34 @@ public final class ThreadSampler: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Each sampled thread's scheduler run time (ns) when its sampling began and when last
+    /// read (every 50 ms and at stop, so a thread that exits keeps its last reading).
+    private var threadRun: [pid_t: (first: UInt64, last: UInt64)] = [:]
+
+    private func refreshRunTimes() {
+        let tids = lock.withLock { Array(threadRun.keys) }
+        let now = tids.compactMap { tid in Self.runTimeNs(of: tid).map { (tid, $0) } }
+        lock.withLock { for (tid, r) in now { threadRun[tid]?.last = r } }
+    }
+
+    /// CPU time the sampled threads ran while sampled, from the scheduler
+    /// (/proc/self/task/TID/schedstat): the figure samples × period should match. Nil
+    /// where the kernel has no schedstat.
+    public var threadsCPUNs: UInt64? {
+        lock.withLock { threadRun.isEmpty ? nil : threadRun.values.reduce(0) { $0 &+ ($1.last &- $1.first) } }
+    }
+
+    /// A thread's run time in ns: the first field of /proc/self/task/TID/schedstat.
+    static func runTimeNs(of tid: pid_t) -> UInt64? {
+        let fd = Glibc.open("/proc/self/task/\(tid)/schedstat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 96)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 95) }
+        guard n > 0 else { return nil }
+        return UInt64(String(decoding: buf[0 ..< n].prefix { $0 != 0x20 }, as: UTF8.self))
     }
 
     /// The events' counts summed: for the cpu-clock event, the ns of CPU time the sampled
@@ -146,7 +219,7 @@ public final class ThreadSampler: @unchecked Sendable {
             out[key.isEmpty ? "[iobench]" : key, default: 0] &+= count
         }
         return FoldedStacks(counts: out, periodNs: lock.withLock { periodSum }, countedNs: hardware ? nil : count,
-                            lost: lost, hardware: hardware)
+                            lost: lost, hardware: hardware, threadsCPUNs: threadsCPUNs)
     }
 }
 
@@ -159,8 +232,12 @@ public struct FoldedStacks: Sendable, Equatable {
     public var countedNs: UInt64?
     public var lost: UInt64
     public var hardware: Bool
+    /// The sampled threads' CPU time from the scheduler over the same window.
+    public var threadsCPUNs: UInt64?
 
-    public init(counts: [String: UInt64], periodNs: UInt64, countedNs: UInt64?, lost: UInt64, hardware: Bool) {
+    public init(counts: [String: UInt64], periodNs: UInt64, countedNs: UInt64?, lost: UInt64, hardware: Bool,
+                threadsCPUNs: UInt64? = nil) {
+        self.threadsCPUNs = threadsCPUNs
         self.counts = counts
         self.periodNs = periodNs
         self.countedNs = countedNs
