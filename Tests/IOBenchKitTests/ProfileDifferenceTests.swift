@@ -140,10 +140,11 @@ final class ProfileDifferenceTests: XCTestCase {
         let diff = try XCTUnwrap(FlameGraph.renderDifference(multi, vs: simple))
         XCTAssertTrue(XMLParser(data: Data(diff.utf8)).parse())
         // xfs_bmapi_read: 2000 ns/read vs 800: the largest increase, full red.
-        XCTAssertTrue(diff.contains("xfs_bmapi_read — 2000 ns/read vs 800 (+1200)"), diff)
+        XCTAssertTrue(diff.contains("xfs_bmapi_read — 2000 ns/read vs 800 (+1200); self +1200"), diff)
+        XCTAssertTrue(diff.contains("iomap_iter — 2000 ns/read vs 800 (+1200); self +0"), "a caller is coloured by its own time: \(diff)")
         XCTAssertTrue(diff.contains("fill=\"#ff0000\""), "the largest difference in full red")
         // iowrite16: 5000 vs 4800: a little more, pale red, never blue.
-        XCTAssertTrue(diff.contains("iowrite16 — 5000 ns/read vs 4800 (+200)"), diff)
+        XCTAssertTrue(diff.contains("iowrite16 — 5000 ns/read vs 4800 (+200); self +200"), diff)
         XCTAssertEqual(FlameGraph.diffColour(-1200, max: 1200), "#0000ff")
         XCTAssertEqual(FlameGraph.diffColour(0, max: 1200), "#ffffff")
     }

@@ -7,9 +7,10 @@ import IOBenchResults
 /// order, as flamegraph.pl draws them. Frames are coloured by layer (`KernelLayers`).
 ///
 /// The differential graph (class vs reference) draws the class's stacks, widths in its ns
-/// per read, each frame coloured by how its inclusive ns per read differs from the same
+/// per read, each frame coloured by how its own (self) ns per read differs from the same
 /// stack in the reference: red where the class spends more, blue where less, white where
-/// the same (the colour saturates at the largest difference). Stacks only the reference
+/// the same (the colour saturates at the largest difference); the tooltip has both the
+/// inclusive and the self difference. Stacks only the reference
 /// has are not drawn; the difference table lists them.
 public enum FlameGraph {
     static let width = 1180.0
@@ -33,15 +34,21 @@ public enum FlameGraph {
 
         var depth: Int { 1 + (children.values.map(\.depth).max() ?? 0) }
 
-        /// The value at the path `frames` below this node (0 when absent).
-        func value(at frames: [String]) -> Double {
+        /// The node at the path `frames` below this one.
+        func node(at frames: [String]) -> Node? {
             var n = self
             for f in frames {
-                guard let c = n.children[f] else { return 0 }
+                guard let c = n.children[f] else { return nil }
                 n = c
             }
-            return n.value
+            return n
         }
+
+        /// The value at the path `frames` below this node (0 when absent).
+        func value(at frames: [String]) -> Double { node(at: frames)?.value ?? 0 }
+
+        /// Samples with this frame innermost.
+        var selfValue: Double { value - children.values.reduce(0) { $0 + $1.value } }
     }
 
     static func tree(_ counts: [String: UInt64], scale: Double) -> Node {
@@ -93,23 +100,26 @@ public enum FlameGraph {
         let cpuA = p.layers.compactMap(\.nsPerRead).reduce(0, +), cpuB = q.layers.compactMap(\.nsPerRead).reduce(0, +)
         guard na > 0, nb > 0, cpuA > 0, cpuB > 0 else { return nil }
         let rootA = tree(a, scale: cpuA / na), rootB = tree(b, scale: cpuB / nb)
-        // The largest difference among the frames that will be drawn sets the colour scale.
+        // Colour is the difference in the frame's own (self) time at the same stack, so
+        // that red and blue sit where time was added or saved, not on every caller below;
+        // the largest such difference sets the scale.
+        func selfDelta(_ path: [String], _ n: Node) -> Double { n.selfValue - (rootB.node(at: path)?.selfValue ?? 0) }
         var biggest = 0.0
         func walk(_ n: Node, _ path: [String]) {
             for (name, child) in n.children {
                 let p = path + [name]
-                biggest = max(biggest, abs(child.value - rootB.value(at: p)))
+                biggest = max(biggest, abs(selfDelta(p, child)))
                 walk(child, p)
             }
         }
         walk(rootA, [])
         return draw(rootA, title: "Differential flame graph: \(c.label) vs \(ref.label)",
-                    subtitle: String(format: "width = %@'s ns per read (%.0f; reference %.0f); red = more than the reference, blue = less (full colour at %.0f ns)",
+                    subtitle: String(format: "width = %@'s ns per read (%.0f; reference %.0f); colour = self time against the reference: red more, blue less (full colour at %.0f ns)",
                                      c.label, cpuA, cpuB, biggest),
                     standalone: standalone) { path, node in
-            let other = rootB.value(at: path)
-            let tip = String(format: "%@ — %.0f ns/read vs %.0f (%+.0f)", node.name, node.value, other, node.value - other)
-            return (diffColour(node.value - other, max: biggest), tip)
+            let other = rootB.value(at: path), d = selfDelta(path, node)
+            let tip = String(format: "%@ — %.0f ns/read vs %.0f (%+.0f); self %+.0f", node.name, node.value, other, node.value - other, d)
+            return (diffColour(d, max: biggest), tip)
         }
     }
 
