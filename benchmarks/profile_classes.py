@@ -12,7 +12,7 @@ read of each class, the difference and its 95% sampling interval).
 
 Root only (loop devices, mkfs, tracefs). Cleans up its own mounts and loop devices, by
 name, also on failure. Results: benchmarks/results/profile-classes-<UTC>.json and the
-directory profile-classes-<UTC>/. About 2 minutes at the defaults.
+directory profile-classes-<UTC>/. About 3 minutes at the defaults.
 """
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iobench", default=os.path.join(HERE, "..", ".build", "release", "iobench"))
     ap.add_argument("--filesystems", default="ext4,xfs")
-    ap.add_argument("--runtime", default="5s")
+    ap.add_argument("--runtime", default="2s", help="per round")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds, paired for the difference intervals")
     ap.add_argument("--size", default="512m", help="the fragmented file")
     ap.add_argument("--image-dir", default="/dev/shm")
     ap.add_argument("--results-dir", default=os.path.join(HERE, "results"))
@@ -92,7 +93,7 @@ def main() -> int:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     outdir = os.path.join(args.results_dir, f"profile-classes-{stamp}")
     os.makedirs(outdir)
-    summary = {"command": " ".join(sys.argv), "uname": os.uname().release, "runtime": args.runtime, "runs": []}
+    summary = {"command": " ".join(sys.argv), "uname": os.uname().release, "runtime": args.runtime, "repeat": args.repeat, "runs": []}
     for fs in args.filesystems.split(","):
         lfs = LoopFS(fs, args.image_dir, 1400)
         try:
@@ -104,7 +105,7 @@ def main() -> int:
                 slug = f"{fs}-{name.replace(' ', '-').lower()}"
                 json_path = os.path.join(outdir, slug + ".json")
                 cmd = [args.iobench, "run", "--target", target, "--class", "simple,multi-extent:8k", "--verify-path",
-                       "--runtime", args.runtime, "--ramp-time", "500ms", "--no-progress", "--profile",
+                       "--runtime", args.runtime, "--ramp-time", "300ms", "--repeat", str(args.repeat), "--no-progress", "--profile",
                        "-o", json_path, "--plot", os.path.join(outdir, slug)] + extra
                 r = sh(cmd, timeout=600)
                 if r.returncode != 0:

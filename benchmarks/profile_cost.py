@@ -7,6 +7,11 @@ geometric mean of the paired IOPS ratios (with / without) and its 95% Student-t
 interval (goal: the cost is at most 3% at the default 4999 Hz), the samples taken and
 lost, and the sampled CPU time against getrusage of the job threads.
 
+The floor: benchmarks/perf_floor.c (compiled with cc when one is found) runs a bare pread
+loop on the same file with and without a cpu-clock event sampling it at the same
+frequency, interleaved in the same rounds. Its ratio is what the sampling interrupt
+itself costs on this machine; iobench's ratio over the floor's is iobench's own share.
+
 Needs root or kernel.perf_event_paranoid <= 1. Results:
 benchmarks/results/profile-cost-<UTC>.json. About 2 minutes with 7 rounds.
 """
@@ -44,6 +49,26 @@ def run(args, target: str, extra: list[str], profile: bool) -> dict:
     return out
 
 
+def build_floor() -> str | None:
+    """Compiles perf_floor.c into a temp dir; None without a C compiler."""
+    import shutil
+    import tempfile
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        return None
+    out = os.path.join(tempfile.mkdtemp(prefix="iobench-perf-floor-"), "perf_floor")
+    p = subprocess.run([cc, "-O2", "-o", out, os.path.join(HERE, "perf_floor.c")], capture_output=True, text=True)
+    return out if p.returncode == 0 else None
+
+
+def floor_run(binary: str, target: str, runtime: str, freq: int) -> dict:
+    seconds = float(runtime.rstrip("s"))
+    p = subprocess.run([binary, target, str(seconds), str(freq)], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise SystemExit(f"profile_cost: perf_floor failed: {p.stderr.strip()}")
+    return json.loads(p.stdout)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iobench", default=os.path.join(HERE, "..", ".build", "release", "iobench"))
@@ -55,6 +80,11 @@ def main() -> int:
     target = f"/dev/shm/iobench-profile-cost-{os.getpid()}.dat"
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     data = {k: {"with": [], "without": []} for k in CASES}
+    floor = build_floor()
+    if floor:
+        data["floor: bare pread loop"] = {"with": [], "without": []}
+    else:
+        cf.log("no C compiler: the floor (perf_floor.c) is not measured")
     try:
         subprocess.run([args.iobench, "run", "--target", target, "--size", "256m", "--engine", "psync", "--number-ios", "8",
                         "--ramp-time", "0", "--no-progress", "--format", "json"], check=True, capture_output=True)
@@ -63,6 +93,12 @@ def main() -> int:
                 order = [False, True] if (rnd + i) % 2 == 0 else [True, False]
                 for profile in order:
                     data[name]["with" if profile else "without"].append(run(args, target, extra, profile))
+            if floor:
+                order = [False, True] if rnd % 2 == 0 else [True, False]
+                for profile in order:
+                    r = floor_run(floor, target, args.runtime, args.freq if profile else 0)
+                    data["floor: bare pread loop"]["with" if profile else "without"].append(
+                        {"iops": r["reads_per_second"], "samples": r["samples"], "lost": 0})
             cf.log(f"  round {rnd + 1}/{args.rounds} done")
     finally:
         if os.path.exists(target):
@@ -77,6 +113,14 @@ def main() -> int:
                          "samples_median": cf.median([w["samples"] for w in d["with"]]),
                          "lost_total": sum(w["lost"] for w in d["with"]),
                          "sampled_over_rusage": [min(agree), max(agree)] if agree else None}
+        if name != "floor: bare pread loop" and "floor: bare pread loop" in data:
+            fl = data["floor: bare pread loop"]
+            # Beyond the floor: per round, iobench's ratio over the bare loop's ratio.
+            over = [lw - math.log(fw["iops"] / fo["iops"]) for lw, fw, fo in zip(logs, fl["with"], fl["without"])]
+            og, olo, ohi = ab.ratio_interval(over)
+            summary[name]["over_floor_ratio_geomean"] = og
+            summary[name]["over_floor_ratio_ci95"] = [olo, ohi]
+            cf.log(f"{name}: over the floor ×{og:.3f} [{olo:.3f}–{ohi:.3f}] (iobench's own share of the cost)")
         cf.log(f"{name}: IOPS with/without ×{g:.3f} [{lo:.3f}–{hi:.3f}] (goal ≥ 0.97: "
                f"{'met' if lo >= 0.97 else 'no' if hi < 0.97 else 'unclear'}), samples {summary[name]['samples_median']}, "
                f"lost {summary[name]['lost_total']}, sampled/getrusage CPU {summary[name]['sampled_over_rusage']}")

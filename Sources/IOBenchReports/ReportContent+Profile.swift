@@ -35,39 +35,47 @@ extension ReportContent {
 
 extension ReportContent {
     /// The difference table's columns: a layer or function, how it was counted (layer;
-    /// self; incl. = inclusive), both cases' ns per read, the difference and its 95%
-    /// sampling interval.
+    /// self; incl. = inclusive), both cases' ns per read, the difference and the
+    /// half-width of its 95% interval over paired rounds.
     public static let profileDifferenceHeaders = ["where", "by", "class ns/read", "ref ns/read", "Δ ns/read", "95% ±"]
 
-    public static let profileDifferenceLegend = "profile Δ: ns per read = share of the case's samples × its CPU per read; ± is the 95% interval of the sampling alone (binomial), not of run-to-run variation (the class table's ΔCPU µs/IO has that for the total, with --repeat 3 or more; the rounds' samples are added here); ~ marks a difference inside it; functions are ranked by |Δ| over ±, the most certain first, and frames with the same samples (a call chain) are listed once"
+    public static let profileDifferenceLegend = "profile Δ: ns per read = share of a round's samples × its CPU per read, averaged over the rounds; Δ = mean of the per-round differences (rounds paired as in the class table), ± = half-width of its 95% t interval, which needs --repeat 2 or more (3 or more for a useful one): with one round there is none and a Δ is an observation, not a finding; ~ marks a difference the interval does not resolve; functions beyond 2× their ± come first, largest first (a function row under 2× its ± may be chance among hundreds of functions), then the rest by |Δ| over ± (by |Δ| with one round); frames with the same figures within 3% (a call chain) are listed once"
 
     /// One table per pair of profiled classes (`ProfileDifference.pairs`): a headline and
     /// rows for every layer either case spent time in, then the functions that differ
-    /// most by self time and by inclusive time.
-    public static func profileDifferenceTables(_ r: RunResult, selfTop: Int = 6, inclusiveTop: Int = 6) -> [(title: String, rows: [[String]])] {
+    /// most certainly by self time and by inclusive time.
+    public static func profileDifferenceTables(_ r: RunResult) -> [(title: String, rows: [[String]])] {
         ProfileDifference.pairs(r).map { d in
             func cells(_ row: ProfileDifference.Row, _ by: String) -> [String] {
                 [row.name, by, String(format: "%.0f", row.nsPerRead), String(format: "%.0f", row.referenceNsPerRead),
-                 String(format: "%+.0f", row.delta) + (row.resolved ? "" : " ~"), String(format: "%.0f", row.halfWidth)]
+                 String(format: "%+.0f", row.delta) + (row.halfWidth != nil && !row.resolved ? " ~" : ""),
+                 row.halfWidth.map { String(format: "%.0f", $0) } ?? "(n=1)"]
             }
             var rows = d.layers.filter { $0.nsPerRead >= 1 || $0.referenceNsPerRead >= 1 }.map { cells($0, "layer") }
-            rows += d.selfFunctions.prefix(selfTop).map { cells($0, "self") }
-            rows += d.inclusiveFunctions.prefix(inclusiveTop).map { cells($0, "incl.") }
+            rows += d.selfFunctions.map { cells($0, "self") }
+            rows += d.inclusiveFunctions.map { cells($0, "incl.") }
             return (profileHeadline(d), rows)
         }
     }
 
-    /// "profile Δ A vs B (like for like; CPU per read 8.28 vs 6.20 µs, +2.08 µs): +0.90 µs
-    /// in iomap_iter, ...": the most certain differences (self or inclusive), resolved ones only.
+    /// "profile Δ A vs B (like for like; 3 rounds; CPU per read 8.28 vs 6.20 µs, +2.08 µs):
+    /// +0.90 µs in iomap_iter, ...": the largest differences beyond twice their interval
+    /// (else the most certain resolved ones); with one round, the largest, marked as
+    /// unresolved.
     public static func profileHeadline(_ d: ProfileDifference, top: Int = 4) -> String {
         func us(_ ns: Double) -> String { String(format: "%.2f", ns / 1000) }
         let pairing = d.likeForLike ? "like for like" : "against the simple class of the same engine setting"
-        let named = (d.selfFunctions + d.inclusiveFunctions).filter(\.resolved).sorted { $0.certainty > $1.certainty }
+        let rounds = d.rounds == 1 ? "1 round, no interval" : "\(d.rounds) rounds"
+        let all = d.selfFunctions + d.inclusiveFunctions
+        let firm = all.filter(\.firm)
+        let pool = d.rounds == 1 ? all.sorted { abs($0.delta) > abs($1.delta) }
+            : !firm.isEmpty ? firm.sorted { abs($0.delta) > abs($1.delta) } : all.filter(\.resolved).sorted { $0.certainty > $1.certainty }
         var seen = Set<String>()
-        let top = named.filter { seen.insert($0.name).inserted }.prefix(top)
+        let named = pool.filter { seen.insert($0.name).inserted }.prefix(top)
             .map { String(format: "%+.2f µs in %@", $0.delta / 1000, $0.name) }
-        return "profile Δ \(d.caseLabel) vs \(d.referenceLabel) (\(pairing); CPU per read \(us(d.cpuNsPerRead)) vs \(us(d.referenceCPUNsPerRead)) µs, "
-            + String(format: "%+.2f µs", (d.cpuNsPerRead - d.referenceCPUNsPerRead) / 1000) + ")"
-            + (top.isEmpty ? ": no function differs beyond the sampling interval" : ": " + top.joined(separator: ", "))
+        let head = "profile Δ \(d.caseLabel) vs \(d.referenceLabel) (\(pairing); \(rounds); CPU per read \(us(d.cpuNsPerRead)) vs \(us(d.referenceCPUNsPerRead)) µs, "
+            + String(format: "%+.2f µs", d.cpuNsPerRead - d.referenceCPUNsPerRead == 0 ? 0 : (d.cpuNsPerRead - d.referenceCPUNsPerRead) / 1000) + ")"
+        if named.isEmpty { return head + ": no function differs beyond its interval" }
+        return head + (d.rounds == 1 ? ": largest (unresolved, --repeat 3 for intervals) " : ": ") + named.joined(separator: ", ")
     }
 }

@@ -119,7 +119,7 @@ public enum ResultMerger {
             for (source, c) in parts {
                 for r in c.repeats ?? [RepeatResult(index: 1, ios: c.ios, elapsedNs: c.elapsedNs, iops: c.iops, latency: c.latency,
                                                     cpu: c.cpu, errors: c.errors, histogram: c.histogram, timelineIOPS: c.timelineIOPS,
-                                                    openLoop: c.openLoop)] {
+                                                    openLoop: c.openLoop, profile: c.profile.map(ProfileRound.init))] {
                     var r = r
                     // Where the repeat came from, so that class comparisons pair round i of
                     // one source with round i of the same source only.

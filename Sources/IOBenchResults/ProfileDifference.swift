@@ -2,13 +2,17 @@ import Foundation
 import IOBenchMeasurement
 
 /// Where two profiled cases' CPU per read differs (`run --profile` with path classes): by
-/// layer and by kernel function, in ns per read, each with a 95% sampling interval.
+/// layer and by kernel function, in ns per read, paired round by round as the class
+/// table pairs them.
 ///
-/// A function's ns per read is its share of the case's samples × the case's CPU ns per
-/// read. Sampling makes the share binomial (n samples, share p: standard error
-/// √(p(1−p)/n)), so a difference carries ±1.96·√(se₁² + se₂²). The interval covers the
-/// sampling only, not how the run itself varies from run to run: for that, repeat the
-/// run (`--repeat`) and compare the profiles of the rounds.
+/// Each round's ns per read of a layer or function is its share of the round's samples ×
+/// the round's CPU per read. The difference is the mean of the per-round differences
+/// (round i of the class against round i of the reference), with the 95% Student t
+/// interval of that mean when there are two rounds or more (`--repeat`). One round has no
+/// interval: its difference is an observation, not a finding. The interval is between
+/// runs on purpose: an A/A check (the same case twice) found the sampling-only binomial
+/// interval far too narrow, 14 of 40 layer rows "resolved" with nothing changed, because
+/// where a thread's time goes moves from run to run by more than the sampling error.
 public struct ProfileDifference: Sendable, Equatable {
     public var caseIdentity: String
     public var referenceIdentity: String
@@ -18,97 +22,104 @@ public struct ProfileDifference: Sendable, Equatable {
     /// is the same engine setting's `simple` case because the like-for-like one was not
     /// profiled (the block sizes may then differ).
     public var likeForLike: Bool
+    /// Rounds paired.
+    public var rounds: Int
     public var cpuNsPerRead: Double
     public var referenceCPUNsPerRead: Double
     /// Every layer, in report order.
     public var layers: [Row]
-    /// Functions by self time, the most certain differences first.
+    /// Functions by self time: those beyond twice their interval by size, then the most
+    /// certain (the largest with one round).
     public var selfFunctions: [Row]
     /// Functions by inclusive time (on under half of both cases' samples, so that the
-    /// entry frames every read passes do not crowd them out), most certain first.
+    /// entry frames every read passes do not crowd them out), ordered the same way.
     public var inclusiveFunctions: [Row]
 
     public struct Row: Sendable, Equatable {
         public var name: String
         public var nsPerRead: Double
         public var referenceNsPerRead: Double
-        /// Half-width of the 95% sampling interval of the difference.
-        public var halfWidth: Double
-        public var delta: Double { nsPerRead - referenceNsPerRead }
+        /// Mean of the per-round differences.
+        public var delta: Double
+        /// Half-width of the 95% t interval of `delta`; nil with one round.
+        public var halfWidth: Double?
         /// The interval excludes 0.
-        public var resolved: Bool { abs(delta) > halfWidth }
-        /// |Δ| in units of its 95% half-width (> 1: resolved).
-        public var certainty: Double { halfWidth > 0 ? abs(delta) / halfWidth : (delta == 0 ? 0 : .infinity) }
+        public var resolved: Bool { halfWidth.map { abs(delta) > $0 } ?? false }
+        /// Beyond twice its half-width: a finding even among hundreds of functions.
+        public var firm: Bool { halfWidth.map { abs(delta) > 2 * $0 } ?? false }
+        /// |Δ| in units of its half-width (> 1: resolved); |Δ| itself without an interval.
+        public var certainty: Double {
+            guard let h = halfWidth else { return abs(delta) }
+            return h > 0 ? abs(delta) / h : (delta == 0 ? 0 : .infinity)
+        }
     }
 
-    /// The differences between `c` and `ref`, or nil when either has no profile.
-    public init?(_ c: CaseResult, vs ref: CaseResult, likeForLike: Bool, top: Int = 8) {
-        guard let p = c.profile, let q = ref.profile, p.samples > 0, q.samples > 0 else { return nil }
+    /// The differences between `c` and `ref`, or nil when either has no profile or they
+    /// share no round.
+    public init?(_ c: CaseResult, vs ref: CaseResult, likeForLike: Bool, top: Int = 6) {
+        let a = Self.rounds(c), b = Self.rounds(ref)
+        let keys = Set(a.keys).intersection(b.keys).sorted { ($0.source, $0.round) < ($1.source, $1.round) }
+        guard !keys.isEmpty else { return nil }
         caseIdentity = c.identity
         referenceIdentity = ref.identity
         caseLabel = c.label
         referenceLabel = ref.label
         self.likeForLike = likeForLike
-        cpuNsPerRead = p.layers.compactMap(\.nsPerRead).reduce(0, +)
-        referenceCPUNsPerRead = q.layers.compactMap(\.nsPerRead).reduce(0, +)
-        let a = Side(p, cpu: cpuNsPerRead), b = Side(q, cpu: referenceCPUNsPerRead)
-        func row(_ name: String, _ x: Double, _ y: Double) -> Row {
-            Row(name: name, nsPerRead: x * a.cpu, referenceNsPerRead: y * b.cpu,
-                halfWidth: 1.96 * (a.variance(x) + b.variance(y)).squareRoot())
+        rounds = keys.count
+        let pa = keys.map { a[$0]! }, pb = keys.map { b[$0]! }
+        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+        cpuNsPerRead = mean(pa.map(\.cpuNsPerRead))
+        referenceCPUNsPerRead = mean(pb.map(\.cpuNsPerRead))
+        func row(_ name: String, _ value: (ProfileRound) -> Double) -> Row {
+            let x = pa.map(value), y = pb.map(value)
+            let d = zip(x, y).map { $0 - $1 }
+            var half: Double?
+            if let iv = ClassComparison.interval(d, level: 0.95) { half = (iv.high - iv.low) / 2 }
+            return Row(name: name, nsPerRead: mean(x), referenceNsPerRead: mean(y), delta: mean(d), halfWidth: half)
         }
-        let layerB = Dictionary(q.layers.map { ($0.layer, $0.share) }, uniquingKeysWith: +)
-        layers = p.layers.map { row($0.layer, $0.share, layerB[$0.layer] ?? 0) }
-        // The most certain differences first (|Δ| over its interval), so that a large but
-        // noisy difference does not hide a smaller one the sampling resolves. Frames that
-        // always appear together (a call chain: the same samples in both cases) are
-        // listed once, the first of them.
-        func ranked(_ x: [String: Double], _ y: [String: Double], where keep: (String) -> Bool) -> [Row] {
-            let rows = Set(x.keys).union(y.keys).filter { keep($0) && (x[$0] ?? 0) + (y[$0] ?? 0) > 0 }
-                .map { row($0, x[$0] ?? 0, y[$0] ?? 0) }
-                .sorted { $0.certainty != $1.certainty ? $0.certainty > $1.certainty : $0.name < $1.name }
+        layers = KernelLayers.names.map { name in row(name) { $0.layers[name] ?? 0 } }
+        // First the differences beyond twice their interval (a function row under that
+        // may be chance among hundreds: docs/method.md), the largest first; then the rest,
+        // the most certain first (|Δ| over its interval), so that a large but noisy
+        // difference does not hide a smaller, steady one. With one round, by |Δ|. Frames
+        // that always appear together (a call chain: the same ns in both cases) are listed
+        // once.
+        func ranked(_ names: Set<String>, _ value: @escaping (ProfileRound, String) -> Double) -> [Row] {
+            let rows = names.map { n in row(n) { value($0, n) } }.sorted { a, b in
+                if a.firm != b.firm { return a.firm }
+                let (x, y) = a.firm ? (abs(a.delta), abs(b.delta)) : (a.certainty, b.certainty)
+                return x != y ? x > y : a.name < b.name
+            }
+            // Within 3% (or 5 ns) on both sides of a row already listed: the same chain.
+            func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= max(5, 0.03 * max(abs(a), abs(b))) }
             var out: [Row] = []
-            var seen = Set<[Int64]>()
             for r in rows where out.count < top {
-                if seen.insert([Int64(r.nsPerRead.rounded()), Int64(r.referenceNsPerRead.rounded())]).inserted { out.append(r) }
+                if !out.contains(where: { close($0.nsPerRead, r.nsPerRead) && close($0.referenceNsPerRead, r.referenceNsPerRead) }) {
+                    out.append(r)
+                }
             }
             return out
         }
-        selfFunctions = ranked(a.selfShare, b.selfShare) { _ in true }
-        inclusiveFunctions = ranked(a.inclusiveShare, b.inclusiveShare) {
-            (a.inclusiveShare[$0] ?? 0) < 0.5 && (b.inclusiveShare[$0] ?? 0) < 0.5
+        let selfNames = Set((pa + pb).flatMap(\.selfNsPerRead.keys))
+        selfFunctions = ranked(selfNames) { $0.selfNsPerRead[$1] ?? 0 }
+        let inclusiveNames = Set((pa + pb).flatMap(\.inclusiveNsPerRead.keys)).filter { n in
+            (pa + pb).allSatisfy { ($0.inclusiveShare[n] ?? 0) < 0.5 }
         }
+        inclusiveFunctions = ranked(inclusiveNames) { $0.inclusiveNsPerRead[$1] ?? 0 }
     }
 
-    /// One profile's shares: from every sampled stack where the result has them, else
-    /// from its top-function list.
-    struct Side {
-        var cpu: Double
-        var samples: Double
-        var selfShare: [String: Double] = [:]
-        var inclusiveShare: [String: Double] = [:]
-
-        init(_ p: ProfileSummary, cpu: Double) {
-            self.cpu = cpu
-            samples = Double(p.samples)
-            if let f = p.folded, f.samples > 0 {
-                let n = Double(f.samples)
-                for s in f.shares() {
-                    selfShare[s.function] = Double(s.selfSamples) / n
-                    inclusiveShare[s.function] = Double(s.inclusiveSamples) / n
-                }
-            } else {
-                for f in p.functions {
-                    selfShare[f.function, default: 0] += f.selfShare
-                    inclusiveShare[f.function, default: 0] += f.inclusiveShare
-                }
+    /// A case's profiled rounds, keyed as the class comparison keys them: its repeats',
+    /// else the whole case as round 1.
+    static func rounds(_ c: CaseResult) -> [ClassComparison.RoundKey: ProfileRound] {
+        if let reps = c.repeats, !reps.isEmpty {
+            var out: [ClassComparison.RoundKey: ProfileRound] = [:]
+            for u in reps {
+                if let p = u.profile { out[ClassComparison.RoundKey(source: u.source ?? "", round: u.sourceRound ?? u.index)] = p }
             }
+            return out
         }
-
-        /// Variance of a share's ns per read from sampling.
-        func variance(_ share: Double) -> Double {
-            let s = cpu * (share * (1 - share) / max(samples, 1)).squareRoot()
-            return s * s
-        }
+        guard let p = c.profile, p.samples > 0 else { return [:] }
+        return [ClassComparison.RoundKey(source: c.sources?.count == 1 ? c.sources![0].file : "", round: 1): ProfileRound(p)]
     }
 
     /// The pairs of profiled cases to difference in a run: each class against its

@@ -165,3 +165,52 @@ extension ProfileSummary {
                               cpuNsPerRead: perRead, rusageCPUNs: sum(\.rusageCPUNs))
     }
 }
+
+/// One round's profile reduced to what a paired difference between classes needs: ns
+/// per read by layer and by function (self and inclusive), for functions with at least
+/// 0.2% of the round's samples (the rest count as 0). JSON `repeats[i].profile`.
+public struct ProfileRound: Codable, Sendable, Equatable {
+    public var samples: UInt64
+    public var cpuNsPerRead: Double
+    public var layers: [String: Double]
+    public var selfNsPerRead: [String: Double]
+    public var inclusiveNsPerRead: [String: Double]
+    /// Inclusive shares, to leave out the frames nearly every sample passes through.
+    public var inclusiveShare: [String: Double]
+
+    public static let minimumShare = 0.002
+
+    enum CodingKeys: String, CodingKey {
+        case samples, layers
+        case cpuNsPerRead = "cpu_ns_per_read"
+        case selfNsPerRead = "self_ns_per_read"
+        case inclusiveNsPerRead = "inclusive_ns_per_read"
+        case inclusiveShare = "inclusive_share"
+    }
+
+    public init(_ p: ProfileSummary) {
+        samples = p.samples
+        cpuNsPerRead = p.layers.compactMap(\.nsPerRead).reduce(0, +)
+        layers = Dictionary(p.layers.map { ($0.layer, $0.nsPerRead ?? 0) }, uniquingKeysWith: +)
+        var s: [String: Double] = [:], i: [String: Double] = [:], share: [String: Double] = [:]
+        if let f = p.folded, f.samples > 0 {
+            let n = Double(f.samples)
+            for x in f.shares() {
+                let ss = Double(x.selfSamples) / n, inc = Double(x.inclusiveSamples) / n
+                if ss >= Self.minimumShare { s[x.function] = ss * cpuNsPerRead }
+                if inc >= Self.minimumShare { i[x.function] = inc * cpuNsPerRead; share[x.function] = inc }
+            }
+        } else {
+            for f in p.functions {
+                if f.selfShare >= Self.minimumShare { s[f.function, default: 0] += f.selfShare * cpuNsPerRead }
+                if f.inclusiveShare >= Self.minimumShare {
+                    i[f.function, default: 0] += f.inclusiveShare * cpuNsPerRead
+                    share[f.function, default: 0] += f.inclusiveShare
+                }
+            }
+        }
+        selfNsPerRead = s
+        inclusiveNsPerRead = i
+        inclusiveShare = share
+    }
+}

@@ -60,9 +60,12 @@ public struct RepeatResult: Codable, Sendable {
     public var sourceRound: Int?
     /// `--rate-iops`: this repetition's open-loop results (response time, saturation).
     public var openLoop: OpenLoopSummary?
+    /// `--profile`: this repetition's profile, by layer and function (for the paired
+    /// differences between classes).
+    public var profile: ProfileRound? = nil
 
     enum CodingKeys: String, CodingKey {
-        case index, ios, iops, latency, cpu, errors, histogram
+        case index, ios, iops, latency, cpu, errors, histogram, profile
         case openLoop = "open_loop"
         case roundPosition = "round_position"
         case source
@@ -107,7 +110,7 @@ extension CaseResult {
             out.interrupted = out.interrupted || r.interrupted
             kept.append(RepeatResult(index: i + 1, ios: r.ios, elapsedNs: r.elapsedNs, iops: r.iops, latency: r.latency,
                                      cpu: r.cpu, errors: r.errors, histogram: r.histogram, timelineIOPS: r.timelineIOPS, roundPosition: r.roundPosition,
-                                     openLoop: r.openLoop))
+                                     openLoop: r.openLoop, profile: r.profile.map(ProfileRound.init)))
         }
         let repeats = measured
         guard !repeats.isEmpty else { return out }

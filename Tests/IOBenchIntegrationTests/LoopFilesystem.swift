@@ -17,7 +17,9 @@ final class LoopFilesystem {
     private(set) var device: String?
     private(set) var mounted = false
 
-    init(type: String, sizeMiB: Int = 512) throws {
+    /// `imageDirectory`: where the image lives (default the temp dir; /dev/shm keeps a
+    /// disk's own noise out of timing-sensitive checks).
+    init(type: String, sizeMiB: Int = 512, imageDirectory: String? = nil) throws {
         guard isRoot() else { throw XCTSkip("a loop \(type) filesystem needs root") }
         let mkfs: String
         switch type {
@@ -27,7 +29,8 @@ final class LoopFilesystem {
         default: throw XCTSkip("no mkfs command known for \(type)")
         }
         self.type = type
-        root = (NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/")
+        let base = imageDirectory ?? NSTemporaryDirectory()
+        root = (base.hasSuffix("/") ? base : base + "/")
             + "iobench-loop-\(type)-\(getpid())-\(UUID().uuidString.prefix(8))"
         image = root + "/fs.img"
         mountPoint = root + "/mnt"

@@ -80,7 +80,7 @@ final class ProfileCLITests: MemoryTargetTestCase {
         let r = try CLI.run(["run", "--target", file, "--engine", "psync", "--class", "single-extent:8k,multi-extent:8k",
                              "--runtime", "600ms", "--ramp-time", "100ms", "--no-progress", "--profile", "--plot", plots, "-o", json])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent (like for like; CPU per read"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("profile Δ psync 8k QD1 multi-extent vs psync 8k QD1 single-extent (like for like; 1 round, no interval; CPU per read"), r.stdout)
         let table = try XCTUnwrap(r.stdout.components(separatedBy: "profile Δ psync 8k QD1 multi-extent").last)
         for layerName in ["VFS and iomap", "filesystem", "block layer"] {
             XCTAssertTrue(table.range(of: "\n\(layerName) +layer ", options: .regularExpression) != nil,

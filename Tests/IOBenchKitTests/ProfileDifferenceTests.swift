@@ -31,30 +31,38 @@ final class ProfileDifferenceTests: XCTestCase {
         return r
     }
 
-    // 10,000 samples each; the class spends 20% in iomap_iter's mapping (xfs_bmapi_read),
-    // the reference 10%; both spend the rest submitting to the driver.
-    lazy var multi = profiled(.multiExtent, bs: 8192, stacks: [
-        "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 2000,
-        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
-        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 5000,
-    ], cpuNs: 10_000)
-    lazy var simple = profiled(.simple, bs: 4096, stacks: [
-        "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 1000,
-        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
-        "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 6000,
-    ], cpuNs: 8_000)
+    /// A case over rounds, each with its own stacks and CPU per read (as `--repeat`).
+    func rounds(_ cls: PathClass, bs: Int, _ parts: [(stacks: [String: UInt64], cpuNs: Double)]) -> CaseResult {
+        CaseResult.aggregate(parts.map { profiled(cls, bs: bs, stacks: $0.stacks, cpuNs: $0.cpuNs) })
+    }
 
-    func testDifferenceByLayerAndFunctionWithItsSamplingInterval() throws {
+    static func path(mapping: UInt64, spin: UInt64, doorbell: UInt64) -> [String: UInt64] {
+        ["iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": mapping,
+         "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": spin,
+         "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": doorbell]
+    }
+
+    // 10,000 samples a round. The class spends 20%, 21%, 19% of 10 µs in the mapping
+    // (xfs_bmapi_read under iomap_iter), the reference 10% of 8 µs in every round.
+    lazy var multi = rounds(.multiExtent, bs: 8192, [(Self.path(mapping: 2000, spin: 3000, doorbell: 5000), 10_000),
+                                                     (Self.path(mapping: 2100, spin: 3000, doorbell: 4900), 10_000),
+                                                     (Self.path(mapping: 1900, spin: 3000, doorbell: 5100), 10_000)])
+    lazy var simple = rounds(.simple, bs: 4096, Array(repeating: (Self.path(mapping: 1000, spin: 3000, doorbell: 6000), 8_000), count: 3))
+
+    func testDifferencePairsRoundsWithATInterval() throws {
         let pairs = ProfileDifference.pairs(run([simple, multi]))
         XCTAssertEqual(pairs.count, 1, "multi-extent against simple: its single-extent reference was not run")
         let d = try XCTUnwrap(pairs.first)
         XCTAssertFalse(d.likeForLike)
+        XCTAssertEqual(d.rounds, 3)
         XCTAssertEqual(d.cpuNsPerRead, 10_000, accuracy: 1e-6)
         XCTAssertEqual(d.referenceCPUNsPerRead, 8_000, accuracy: 1e-6)
+        // Per round: 2000 − 800, 2100 − 800, 1900 − 800 = 1200, 1300, 1100: mean 1200,
+        // s = 100, t(0.975, 2) = 4.3027, half-width 4.3027 · 100 / √3 = 248.4.
         let fs = try XCTUnwrap(d.layers.first { $0.name == "filesystem" })
-        // 0.2 × 10,000 − 0.1 × 8,000 = +1,200 ns; ± 1.96·√(10⁸·0.2·0.8/10⁴ + 6.4·10⁷·0.1·0.9/10⁴).
         XCTAssertEqual(fs.delta, 1200, accuracy: 1e-6)
-        XCTAssertEqual(fs.halfWidth, 1.96 * (1e8 * 0.16 / 1e4 + 6.4e7 * 0.09 / 1e4).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(fs.nsPerRead, 2000, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(fs.halfWidth), 4.3027 * 100 / 3.0.squareRoot(), accuracy: 0.05)
         XCTAssertTrue(fs.resolved)
         // The spinlock is a helper: its time is the driver's (its caller, virtio_queue_rq).
         let driver = try XCTUnwrap(d.layers.first { $0.name == "driver" })
@@ -62,51 +70,65 @@ final class ProfileDifferenceTests: XCTestCase {
         XCTAssertEqual(driver.referenceNsPerRead, 7200, accuracy: 1e-6)
         XCTAssertEqual(d.layers.map(\.nsPerRead).reduce(0, +), 10_000, accuracy: 1e-6, "the layers add up to CPU per read")
         // Inclusive: iomap_iter carries the mapping; the frames of one chain (iomap_iter,
-        // xfs_read_iomap_begin, xfs_bmapi_read: the same samples) are listed once.
+        // xfs_read_iomap_begin, xfs_bmapi_read: the same figures) are listed once.
         let inclusive = d.inclusiveFunctions.map(\.name)
         XCTAssertTrue(inclusive.contains("iomap_iter"), "\(inclusive)")
-        XCTAssertFalse(inclusive.contains("xfs_read_iomap_begin"), "same samples as iomap_iter: \(inclusive)")
-        XCTAssertEqual(d.selfFunctions.first?.name, "xfs_bmapi_read", "the most certain self difference first")
-        XCTAssertTrue(ReportContent.profileHeadline(d).contains("+1.20 µs in"), ReportContent.profileHeadline(d))
+        XCTAssertFalse(inclusive.contains("xfs_read_iomap_begin"), "same figures as iomap_iter: \(inclusive)")
+        XCTAssertTrue(d.selfFunctions.contains { $0.name == "xfs_bmapi_read" && $0.resolved })
+        let headline = ReportContent.profileHeadline(d)
+        XCTAssertTrue(headline.contains("3 rounds") && headline.contains("+1.20 µs in"), headline)
+    }
+
+    func testOneRoundHasNoInterval() throws {
+        let one = profiled(.multiExtent, bs: 8192, stacks: Self.path(mapping: 2000, spin: 3000, doorbell: 5000), cpuNs: 10_000)
+        let ref = profiled(.simple, bs: 4096, stacks: Self.path(mapping: 1000, spin: 3000, doorbell: 6000), cpuNs: 8_000)
+        let r = run([ref, one])
+        let d = try XCTUnwrap(ProfileDifference.pairs(r).first)
+        XCTAssertEqual(d.rounds, 1)
+        XCTAssertTrue((d.layers + d.selfFunctions).allSatisfy { $0.halfWidth == nil && !$0.resolved })
+        XCTAssertEqual(d.layers.first { $0.name == "filesystem" }?.delta ?? 0, 1200, accuracy: 1e-6)
+        XCTAssertTrue(ReportContent.profileHeadline(d).contains("1 round, no interval"), ReportContent.profileHeadline(d))
+        let row = try XCTUnwrap(ReportContent.profileDifferenceTables(r).first?.rows.first { $0[0] == "filesystem" })
+        XCTAssertEqual(row, ["filesystem", "layer", "2000", "800", "+1200", "(n=1)"])
     }
 
     func testLikeForLikeReferenceIsPreferred() throws {
         let single = profiled(.singleExtent, bs: 8192, stacks: ["iomap_iter;xfs_bmapi_read": 500, "iomap_dio_bio_iter;submit_bio": 9500], cpuNs: 9000)
-        let pairs = ProfileDifference.pairs(run([simple, single, multi]))
-        let m = try XCTUnwrap(pairs.first { $0.caseLabel == multi.label })
-        XCTAssertTrue(m.likeForLike)
-        XCTAssertEqual(m.referenceLabel, single.label)
-        XCTAssertEqual(pairs.filter { $0.caseLabel == multi.label }.count, 1)
+        let m = profiled(.multiExtent, bs: 8192, stacks: Self.path(mapping: 2000, spin: 3000, doorbell: 5000), cpuNs: 10_000)
+        let s = profiled(.simple, bs: 4096, stacks: Self.path(mapping: 1000, spin: 3000, doorbell: 6000), cpuNs: 8_000)
+        let pairs = ProfileDifference.pairs(run([s, single, m]))
+        let mm = try XCTUnwrap(pairs.first { $0.caseLabel == m.label })
+        XCTAssertTrue(mm.likeForLike)
+        XCTAssertEqual(mm.referenceLabel, single.label)
+        XCTAssertEqual(pairs.filter { $0.caseLabel == m.label }.count, 1)
         // single-extent's own reference (raw) was not run: it is set against simple.
-        XCTAssertEqual(pairs.first { $0.caseLabel == single.label }?.referenceLabel, simple.label)
+        XCTAssertEqual(pairs.first { $0.caseLabel == single.label }?.referenceLabel, s.label)
     }
 
     func testIdenticalProfilesResolveNothing() throws {
-        let twin = profiled(.multiExtent, bs: 8192, stacks: [
-            "iomap_iter;xfs_read_iomap_begin;xfs_bmapi_read": 1000,
-            "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;_raw_spin_unlock_irqrestore": 3000,
-            "iomap_dio_bio_iter;submit_bio;virtio_queue_rq;iowrite16": 6000,
-        ], cpuNs: 8_000)
+        let twin = rounds(.multiExtent, bs: 8192, Array(repeating: (Self.path(mapping: 1000, spin: 3000, doorbell: 6000), 8_000), count: 3))
         let d = try XCTUnwrap(ProfileDifference.pairs(run([simple, twin])).first)
         XCTAssertTrue((d.layers + d.selfFunctions + d.inclusiveFunctions).allSatisfy { !$0.resolved && $0.delta == 0 })
-        XCTAssertTrue(ReportContent.profileHeadline(d).hasSuffix("no function differs beyond the sampling interval"))
+        XCTAssertTrue(ReportContent.profileHeadline(d).hasSuffix("no function differs beyond its interval"))
     }
 
-    func testReportsCarryTheTableAndTheJSONKeepsTheStacks() throws {
+    func testReportsCarryTheTableAndTheJSONKeepsTheRounds() throws {
         let r = run([simple, multi])
         let text = TextReport.render(r)
         XCTAssertTrue(text.contains("profile Δ \(multi.label) vs \(simple.label)"), text)
         XCTAssertNotNil(text.range(of: "\nwhere +by +class ns/read +ref ns/read +Δ ns/read +95% ±\n", options: .regularExpression), text)
-        XCTAssertNotNil(text.range(of: "\nfilesystem +layer +2000 +800 +\\+1200 +91\n", options: .regularExpression), text)
+        XCTAssertNotNil(text.range(of: "\nfilesystem +layer +2000 +800 +\\+1200 +248\n", options: .regularExpression), text)
         XCTAssertNil(text.range(of: "\n\\[iobench\\] +self", options: .regularExpression), "no row for a function neither case sampled: \(text)")
         let md = MarkdownReport.render(r)
         XCTAssertTrue(md.contains("| where | by | class ns/read | ref ns/read | Δ ns/read | 95% ± |"), md)
-        XCTAssertTrue(md.contains("| filesystem | layer | 2000 | 800 | +1200 | "), md)
+        XCTAssertTrue(md.contains("| filesystem | layer | 2000 | 800 | +1200 | 248 |"), md)
 
-        // JSON keeps every stack; read back, the flame graphs and the table are the same.
+        // JSON keeps the merged stacks and every round's profile; read back, the flame
+        // graphs and the table are the same.
         let back = try RunResult.decode(try r.jsonData(), source: "test")
         XCTAssertEqual(back.cases[1].profile?.stacks, multi.profile?.stacks)
-        XCTAssertEqual(back.cases[1].profile?.folded?.counts, multi.profile?.folded?.counts)
+        XCTAssertEqual(back.cases[1].profile?.samples, 30_000, "the rounds' samples added")
+        XCTAssertEqual(back.cases[1].repeats?.compactMap(\.profile).count, 3)
         XCTAssertEqual(ReportContent.profileDifferenceTables(back).map(\.rows), ReportContent.profileDifferenceTables(r).map(\.rows))
         let html = HTMLReport.render([.run(name: "r.json", result: back)])
         XCTAssertTrue(html.contains("Where the CPU per read differs between classes"))
@@ -135,7 +157,7 @@ final class ProfileDifferenceTests: XCTestCase {
         }
         let iter = try width("iomap_iter"), bio = try width("iomap_dio_bio_iter")
         XCTAssertEqual(iter / (iter + bio), 0.2, accuracy: 0.002)
-        XCTAssertTrue(svg.contains("iomap_iter — 2000 samples, 20.00%, 2000 ns/read"), "tooltip figures")
+        XCTAssertTrue(svg.contains("iomap_iter — 6000 samples, 20.00%, 2000 ns/read"), "tooltip figures (3 rounds added)")
 
         let diff = try XCTUnwrap(FlameGraph.renderDifference(multi, vs: simple))
         XCTAssertTrue(XMLParser(data: Data(diff.utf8)).parse())
