@@ -35,13 +35,17 @@ int iob_perf_open(iob_perf *p, pid_t tid, unsigned freq, unsigned data_pages, in
         if (fd >= 0) p->hardware = 1;
     }
     if (fd < 0) fd = open_event(tid, freq, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, user_frames);
-    if (fd < 0) return -errno;
+    if (fd < 0) {
+        p->failed_at = 1;
+        return -errno;
+    }
     long page = sysconf(_SC_PAGESIZE);
     size_t len = (size_t)(1 + data_pages) * (size_t)page;
     void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
         int e = errno;
         close(fd);
+        p->failed_at = 2;
         return -e;
     }
     p->fd = fd;

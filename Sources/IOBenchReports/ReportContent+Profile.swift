@@ -17,6 +17,9 @@ extension ReportContent {
             }
             if let r = p.rusageCPUNs { cpu.append(String(format: "getrusage of the job threads %.1f ms", Double(r) / 1e6)) }
             if !cpu.isEmpty { head += "; " + cpu.joined(separator: ", ") }
+            if let n = p.unsampledThreads, n > 0 {
+                head += "; \(n) thread\(n == 1 ? "" : "s") NOT sampled (their CPU time is missing): \(p.unsampledReason ?? "unknown")"
+            }
             lines.append(head)
             let fns = p.functions.prefix(top).map { f -> String in
                 var t = String(format: "%@ %.1f%%", f.function, f.selfShare * 100)

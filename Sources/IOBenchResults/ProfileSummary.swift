@@ -24,6 +24,11 @@ public struct ProfileSummary: Codable, Sendable {
     /// The CPU time of every sampled thread (workers too) over the sampled window, from
     /// the scheduler (/proc/self/task/TID/schedstat).
     public var threadsCPUNs: UInt64?
+    /// Threads that should have been sampled but could not be (an io_uring worker when
+    /// the locked-memory or file limit ran out), and why: their CPU time is missing from
+    /// the profile.
+    public var unsampledThreads: Int?
+    public var unsampledReason: String?
     /// The kernel functions (and `[iobench]` for user space) with the most samples, by
     /// self share.
     public var functions: [FunctionShare]
@@ -72,6 +77,8 @@ public struct ProfileSummary: Codable, Sendable {
         case rusageCPUNs = "rusage_cpu_ns"
         case samplePeriodNs = "sample_period_ns"
         case threadsCPUNs = "threads_cpu_ns"
+        case unsampledThreads = "unsampled_threads"
+        case unsampledReason = "unsampled_reason"
     }
 
     public init(_ f: FoldedStacks, frequencyHz: UInt32, threads: Int, cpuNsPerRead: Double?, rusageCPUNs: UInt64?, top: Int = 60) {
@@ -161,8 +168,14 @@ extension ProfileSummary {
             let n = w.map(\.1).reduce(0, +)
             return n > 0 ? w.map { $0.0 * $0.1 }.reduce(0, +) / n : nil
         }()
-        return ProfileSummary(f, frequencyHz: first.profile.frequencyHz, threads: parts.map(\.profile.threads).max() ?? 0,
-                              cpuNsPerRead: perRead, rusageCPUNs: sum(\.rusageCPUNs))
+        var out = ProfileSummary(f, frequencyHz: first.profile.frequencyHz, threads: parts.map(\.profile.threads).max() ?? 0,
+                                 cpuNsPerRead: perRead, rusageCPUNs: sum(\.rusageCPUNs))
+        let unsampled = parts.compactMap(\.profile.unsampledThreads).reduce(0, +)
+        if unsampled > 0 {
+            out.unsampledThreads = unsampled
+            out.unsampledReason = parts.compactMap(\.profile.unsampledReason).first
+        }
+        return out
     }
 }
 

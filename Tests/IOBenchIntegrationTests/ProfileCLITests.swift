@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import IOBenchResults
+@testable import IOBenchReports
 
 /// `run --profile` through the CLI (issue 15, first part): a profiled case names the read
 /// path, its folded file adds up to its samples, the sampled CPU time agrees with
@@ -122,5 +123,37 @@ final class ProfileCLITests: MemoryTargetTestCase {
             XCTAssertFalse(note.contains("perf_event_paranoid"), note)
             XCTAssertTrue(note.contains("ended before"), note)
         }
+    }
+
+    /// A worker whose ring cannot be mapped (the per-user locked-memory allowance spent)
+    /// is reported, with what to raise, not dropped: as nobody with
+    /// kernel.perf_event_paranoid=1 and perf_event_mlock_kb lowered so that one ring fits.
+    func testThreadsThatCannotBeSampledAreReported() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+              FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else {
+            throw XCTSkip("needs root (to set the sysctls and drop to nobody), setpriv and prlimit")
+        }
+        let paranoid = "/proc/sys/kernel/perf_event_paranoid", mlock = "/proc/sys/kernel/perf_event_mlock_kb"
+        let saved = try [paranoid, mlock].map { try String(contentsOfFile: $0, encoding: .utf8) }
+        defer { for (path, value) in zip([paranoid, mlock], saved) { try? value.write(toFile: path, atomically: false, encoding: .utf8) } }
+        try "1".write(toFile: paranoid, atomically: false, encoding: .utf8)
+        // 100 KiB per CPU: one 132 KiB ring fits in the allowance on 2 CPUs, a second not.
+        try "100".write(toFile: mlock, atomically: false, encoding: .utf8)
+        chmod(shmFile, 0o644)
+        chmod(dir.path, 0o755)
+        let p = try BackgroundIOBench(executable: "/usr/bin/setpriv", arguments: [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "/usr/bin/prlimit", "--memlock=65536", CLI.binary,
+            "run", "--target", shmFile, "--engine", "io_uring", "--iodepth", "8", "--runtime", "1s", "--ramp-time", "300ms",
+            "--no-progress", "--profile", "--format", "json"])
+        let end = p.wait(timeout: 60)
+        XCTAssertEqual(end?.status, 0, p.stderr)
+        let c = try XCTUnwrap(try RunResult.decode(Data(p.stdout.utf8), source: "stdout").cases.first)
+        let prof = try XCTUnwrap(c.profile, c.profileNote ?? "no profile")
+        XCTAssertGreaterThanOrEqual(prof.threads, 1)
+        let n = try XCTUnwrap(prof.unsampledThreads, "the io-wq workers could not be sampled and must be counted")
+        XCTAssertGreaterThanOrEqual(n, 1)
+        XCTAssertTrue(prof.unsampledReason?.contains("ulimit -l") == true, prof.unsampledReason ?? "")
+        let text = ReportContent.profileLines([c]).joined(separator: "\n")
+        XCTAssertTrue(text.contains("NOT sampled (their CPU time is missing)"), text)
     }
 }

@@ -14,6 +14,7 @@ typedef struct iob_perf {
     size_t data_size;    // bytes of the data area
     int hardware;        // 1: PERF_COUNT_HW_CPU_CYCLES, 0: PERF_COUNT_SW_CPU_CLOCK
     uint64_t lost;       // records the kernel dropped (PERF_RECORD_LOST), summed
+    int failed_at;       // after a failed iob_perf_open: 1 perf_event_open, 2 the ring's mmap
 } iob_perf;
 
 /// Opens a disabled sampling event on thread `tid` at `freq` Hz with callchains and

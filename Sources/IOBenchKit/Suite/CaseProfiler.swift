@@ -61,6 +61,10 @@ struct CaseProfiler {
         let perRead = f.countedNs.map { Double($0) / Double(max(result.ios, 1)) } ?? result.cpu?.perIONs
         result.profile = ProfileSummary(f, frequencyHz: frequency, threads: threads, cpuNsPerRead: perRead,
                                         rusageCPUNs: result.cpu.map { $0.userNs &+ $0.systemNs })
+        if sampler.unsampledThreads > 0 {
+            result.profile?.unsampledThreads = sampler.unsampledThreads
+            result.profile?.unsampledReason = sampler.unsampledReason
+        }
     }
 
     /// The io_uring helper threads of this process that serve the given job threads:

@@ -41,22 +41,41 @@ public final class ThreadSampler: @unchecked Sendable {
                 // The threads exist no more: nothing to do with permissions.
                 throw .runFailed("no thread left to sample: the case's threads had ended before its measured phase began")
             }
+            if let why = unsampledReason, why.contains("sample ring") {
+                throw .badInput("--profile cannot sample: \(why)")
+            }
             throw .badInput("--profile cannot sample: perf_event_open failed (\(Errno(lastError))); run as root or lower kernel.perf_event_paranoid to 1 or less (sysctl kernel.perf_event_paranoid=1)")
         }
     }
 
+    /// Ring pages per thread: 1 MiB as root (no locked-memory limit); 128 KiB otherwise,
+    /// so that the per-user allowance (kernel.perf_event_mlock_kb per CPU, then ulimit -l)
+    /// covers several threads. At 4999 Hz with 50 ms drains a thread fills about 50 KiB.
+    static let ringPages: UInt32 = geteuid() == 0 ? 256 : 32
+    /// Threads whose event could not be opened: not tried again.
+    private var failedThreads = Set<pid_t>()
     private let frequency: UInt32
     private let softwareOnly: Bool
     private let userFrames: Bool
     /// The thread ids with an event, for `add`.
     public private(set) var sampledThreads: Set<pid_t> = []
 
+    /// Threads that exist but could not be sampled (not those that exited first), and
+    /// why the last one could not: they are reported, never dropped silently.
+    public private(set) var unsampledThreads = 0
+    public private(set) var unsampledReason: String?
+
     /// Opens one thread's event (disabled); 0 or the errno.
     private func open(_ tid: pid_t) -> Int32 {
         let p = UnsafeMutablePointer<iob_perf>.allocate(capacity: 1)
-        let r = iob_perf_open(p, tid, frequency, 256, softwareOnly ? 1 : 0, userFrames ? 1 : 0)
+        let r = iob_perf_open(p, tid, frequency, UInt32(Self.ringPages), softwareOnly ? 1 : 0, userFrames ? 1 : 0)
         guard r == 0 else {
+            let stage = p.pointee.failed_at
             p.deallocate()
+            if -r != ESRCH, failedThreads.insert(tid).inserted {
+                unsampledThreads += 1
+                unsampledReason = Self.reason(errno: -r, mmap: stage == 2)
+            }
             return -r
         }
         let run = Self.runTimeNs(of: tid)
@@ -76,12 +95,23 @@ public final class ThreadSampler: @unchecked Sendable {
     @discardableResult
     public func add(threads: [pid_t]) -> Int {
         var added = 0
-        for tid in threads where !sampledThreads.contains(tid) {
+        for tid in threads where !sampledThreads.contains(tid) && !failedThreads.contains(tid) {
             guard open(tid) == 0 else { continue }
             added += 1
             if lock.withLock({ running }), let p = lock.withLock({ events.last }) { _ = iob_perf_enable(p) }
         }
         return added
+    }
+
+    /// A failed event's cause and what to do about it.
+    static func reason(errno e: Int32, mmap: Bool) -> String {
+        if mmap {
+            return "its sample ring could not be mapped (\(Errno(e))): the locked-memory allowance is spent (kernel.perf_event_mlock_kb per CPU, then ulimit -l); raise ulimit -l or run as root"
+        }
+        switch e {
+        case EMFILE, ENFILE: return "perf_event_open failed (\(Errno(e))): out of file descriptors; raise ulimit -n"
+        default: return "perf_event_open failed (\(Errno(e)))"
+        }
     }
 
     /// Why this process cannot sample (tried on the calling thread), or nil.
