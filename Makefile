@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Package.swift only point down).
 LAYER_CHECK = --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release run test bench ab limits open-loop micro gate-calibration lab-time class-drift clean
+.PHONY: all deps build release run test bench ab limits open-loop profile micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -69,6 +69,13 @@ limits: release
 open-loop: release
 	@python3 -c 'import hdrh' 2>/dev/null || python3 -m pip install -q hdrhistogram 2>/dev/null || python3 -m pip install -q --break-system-packages hdrhistogram
 	python3 benchmarks/open_loop.py
+
+## --profile (issue 15, root): what sampling costs beside the bare floor (perf_floor.c), and
+## where a multi-extent read's CPU goes on ext4 and XFS (loop devices), about 6 minutes.
+profile: release
+	@scripts/install-deps.sh test
+	python3 benchmarks/profile_cost.py
+	python3 benchmarks/profile_classes.py
 
 ## Micro-benchmarks of the hot loop's pieces (histogram record, offsets, clock read).
 micro: release
