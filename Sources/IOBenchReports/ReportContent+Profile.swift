@@ -6,7 +6,7 @@ extension ReportContent {
     public static func profileLines(_ cases: [CaseResult], top: Int = 6) -> [String] {
         var lines: [String] = []
         for c in cases {
-            if let note = c.profileNote { lines.append("profile: \(c.label): not profiled: \(note)") }
+            if let note = c.profileNote { lines.append("profile: \(c.label): " + (c.profile == nil ? "not profiled: " : "note: ") + note) }
             guard let p = c.profile else { continue }
             var head = "profile: \(c.label): \(p.samples) samples (\(p.event) at \(p.frequencyHz) Hz, \(p.threads) thread\(p.threads == 1 ? "" : "s"), \(p.lost) lost)"
             var cpu: [String] = []
@@ -25,6 +25,10 @@ extension ReportContent {
                 var t = String(format: "%@ %.1f%%", f.function, f.selfShare * 100)
                 if let ns = f.selfNsPerRead { t += String(format: " (%.0f ns/read)", ns) }
                 return t
+            }
+            guard p.samples > 0 else {
+                lines.append("  no samples: the case ran too little CPU time at \(p.frequencyHz) Hz (raise --runtime or --profile-freq)")
+                continue
             }
             lines.append("  by self: " + fns.joined(separator: ", "))
             let layers = p.layers.filter { $0.share >= 0.005 }.sorted { $0.share > $1.share }.map { l -> String in

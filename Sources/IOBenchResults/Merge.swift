@@ -131,7 +131,9 @@ public enum ResultMerger {
             }
             out.repeats = kept.count > 1 ? kept : nil
             out.openLoop = OpenLoopSummary.merged(parts.compactMap { $0.1.openLoop })
-            out.profile = ProfileSummary.merged(parts.compactMap { part in part.1.profile.map { ($0, part.1.ios) } })
+            let profile = ProfileSummary.combine(parts.map { ($0.1.profile, $0.1.ios) })
+            out.profile = profile.profile
+            out.profileNote = profile.note
             // The spread runs over every repeat of every source (or the sources themselves
             // when they have no repeats), so merged results stay as noise-aware as their inputs.
             let units: [(iops: Double, latency: LatencySummary?, cpu: CPUSummary?)] = parts.flatMap { part in

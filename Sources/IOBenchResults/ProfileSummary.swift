@@ -142,6 +142,23 @@ public struct StackTable: Codable, Sendable, Equatable {
 }
 
 extension ProfileSummary {
+    /// The profile of an aggregate (repeats, or the sources of a merge) and a note on
+    /// what it does not cover: rounds that were not profiled are named (the profile is
+    /// of the others only), and profiles of different events or frequencies are not
+    /// added (their samples weigh differently), so there is then none.
+    public static func combine(_ rounds: [(profile: ProfileSummary?, ios: UInt64)]) -> (profile: ProfileSummary?, note: String?) {
+        let profiled = rounds.compactMap { r in r.profile.map { (profile: $0, ios: r.ios) } }
+        guard !profiled.isEmpty else { return (nil, nil) }
+        let kinds = Set(profiled.map { "\($0.profile.event) at \($0.profile.frequencyHz) Hz" })
+        guard kinds.count == 1 else {
+            return (nil, "not merged: the rounds were sampled differently (\(kinds.sorted().joined(separator: ", "))), so their samples cannot be added")
+        }
+        let merged = Self.merged(profiled)
+        guard profiled.count < rounds.count else { return (merged, nil) }
+        let reads = profiled.map(\.ios).reduce(0, &+), total = rounds.map(\.ios).reduce(0, &+)
+        return (merged, "the profile covers \(profiled.count) of \(rounds.count) rounds (\(reads) of \(total) reads): the others were not profiled")
+    }
+
     /// The profile of several rounds of one case (`--repeat`, `iobench merge`): every
     /// round's stacks added, samples, losses and CPU times summed, shares and ns per read
     /// recomputed over all of them. `ios` is each round's reads (for the CPU per read).

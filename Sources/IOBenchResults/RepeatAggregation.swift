@@ -136,7 +136,9 @@ extension CaseResult {
         }
         out.openLoop = OpenLoopSummary.merged(repeats.compactMap(\.openLoop))
         // Every round's samples, not the first round's alone.
-        out.profile = ProfileSummary.merged(repeats.compactMap { r in r.profile.map { ($0, r.ios) } })
+        let profile = ProfileSummary.combine(repeats.map { ($0.profile, $0.ios) })
+        out.profile = profile.profile
+        out.profileNote = profile.note ?? (profile.profile == nil ? repeats.compactMap(\.profileNote).first : nil)
         out.repeats = kept
         out.spread = RepeatSpread(units: repeats.map { ($0.iops, $0.latency, $0.cpu) })
         return out

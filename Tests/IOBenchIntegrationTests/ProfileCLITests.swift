@@ -156,4 +156,64 @@ final class ProfileCLITests: MemoryTargetTestCase {
         let text = ReportContent.profileLines([c]).joined(separator: "\n")
         XCTAssertTrue(text.contains("NOT sampled (their CPU time is missing)"), text)
     }
+
+    func testBadProfileOptionsAreRefusedBeforeMeasuring() throws {
+        for (args, words) in [(["--profile-freq", "100"], "add --profile"),
+                              (["--profile", "--profile-freq", "50000"], "1 to 20000"),
+                              (["--profile", "--profile-folded", dir.file("missing")], "does not exist")] {
+            let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "300ms", "--no-progress"] + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(words), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        // Under a tight address-space limit --profile is refused up front (its rings,
+        // stacks and symbols would fail to allocate mid-run, ending the process); the run
+        // never crashes.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") {
+            func run(_ limit: Int, _ extra: [String]) throws -> (status: Int32?, stderr: String) {
+                let p = try BackgroundIOBench(executable: "/usr/bin/prlimit", arguments: [
+                    "--as=\(limit)", CLI.binary, "run", "--target", shmFile, "--engine", "io_uring", "--iodepth", "32",
+                    "--numjobs", "2", "--runtime", "500ms", "--ramp-time", "100ms", "--no-progress"] + extra)
+                let end = p.wait(timeout: 60)
+                return (end?.status, p.stderr)
+            }
+            // The tightest of these limits under which the run itself works (a debug build
+            // needs more than a release one), then the same with --profile.
+            if let limit = try [80, 100, 120, 160, 200].map({ $0 << 20 }).first(where: { try run($0, []).status == 0 }) {
+                let r = try run(limit, ["--profile"])
+                XCTAssertTrue(r.status == 0 || r.status == 2, "under --as=\(limit): status \(String(describing: r.status)): \(r.stderr)")
+                if r.status == 2 { XCTAssertTrue(r.stderr.contains("ulimit -v"), r.stderr) }
+            }
+        }
+        // A directory this user may not write is found before the run, not after it.
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let ro = dir.file("ro")
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        chmod(ro, 0o555)
+        chmod(dir.path, 0o755)
+        chmod(shmFile, 0o644)
+        let p = try BackgroundIOBench(executable: "/usr/bin/setpriv", arguments: [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", CLI.binary,
+            "run", "--target", shmFile, "--engine", "psync", "--runtime", "5s", "--no-progress", "--profile", "--profile-folded", ro])
+        let start = Date()
+        let end = p.wait(timeout: 30)
+        XCTAssertEqual(end?.status, 2, p.stderr)
+        XCTAssertTrue(p.stderr.contains("is not writable"), p.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "refused before the 5 s run")
+    }
+
+    func testMergingAProfiledAndAnUnprofiledRunSaysWhatTheProfileCovers() throws {
+        guard canProfile() else { throw XCTSkip("perf_event_open needs root or kernel.perf_event_paranoid <= 1") }
+        let a = dir.file("a.json"), b = dir.file("b.json"), m = dir.file("m.json")
+        for (file, extra) in [(a, ["--profile"]), (b, [])] {
+            let r = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "500ms", "--ramp-time", "100ms",
+                                 "--no-progress", "-o", file] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let r = try CLI.run(["merge", a, b, "-o", m])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let c = try XCTUnwrap(try RunResult.decode(try Data(contentsOf: URL(fileURLWithPath: m)), source: m).cases.first)
+        XCTAssertNotNil(c.profile)
+        XCTAssertTrue(c.profileNote?.contains("covers 1 of 2") == true, c.profileNote ?? "no note")
+    }
 }

@@ -22,6 +22,30 @@ final class ThreadSamplerTests: XCTestCase {
         XCTAssertEqual(s.name(of: 0xffffffff81000300), "vfs_read")
         XCTAssertEqual(s.name(of: 0x1000), "[kernel]")
         XCTAssertFalse(KernelSymbols(kallsyms: "0000000000000000 T _stext\n").usable, "hidden addresses (kptr_restrict)")
+        let module = KernelSymbols(kallsyms: "ffffffffc0000000 t ext4_thing\t[ext4]\n")
+        XCTAssertEqual(module.name(of: 0xffffffffc0000010), "ext4_thing", "a module's name is not part of the symbol")
+    }
+
+    func testTheStreamingLoaderReadsTheRealTableAsTheWholeFileWould() throws {
+        // The whole file read in one piece (Foundation's String(contentsOfFile:) stops
+        // short on procfs files, so with read(2) until end of file).
+        let fd = open("/proc/kallsyms", O_RDONLY)
+        guard fd >= 0 else { throw XCTSkip("no /proc/kallsyms") }
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0 ..< n]
+        }
+        close(fd)
+        let whole = KernelSymbols(kallsyms: String(decoding: bytes, as: UTF8.self)), streamed = KernelSymbols.load()
+        XCTAssertEqual(whole.starts, streamed.starts)
+        XCTAssertEqual(whole.nameBytes, streamed.nameBytes)
+        guard streamed.usable else { throw XCTSkip("kernel addresses are hidden here (kptr_restrict)") }
+        XCTAssertGreaterThan(streamed.starts.count, 10_000)
+        for i in stride(from: 0, to: streamed.starts.count, by: 997) {
+            XCTAssertFalse(streamed.name(of: streamed.starts[i]).isEmpty)
+        }
     }
 
     func testSamplingAReadingThreadSeesTheReadPathAndAccountsForItsCPU() throws {

@@ -80,6 +80,22 @@ final class ProfileSummaryTests: XCTestCase {
         XCTAssertNil(ProfileSummary.merged([]))
     }
 
+    func testProfilesOfDifferentRatesAreNotAddedAndGapsAreNamed() {
+        func p(_ hz: UInt32) -> ProfileSummary {
+            ProfileSummary(FoldedStacks(counts: ["x;iowrite16": 10], periodNs: 0, countedNs: 1000, lost: 0, hardware: false),
+                           frequencyHz: hz, threads: 1, cpuNsPerRead: 10, rusageCPUNs: nil)
+        }
+        let mixed = ProfileSummary.combine([(p(4999), 100), (p(997), 100)])
+        XCTAssertNil(mixed.profile)
+        XCTAssertTrue(mixed.note?.contains("cpu-clock at 4999 Hz") == true, mixed.note ?? "")
+        let partial = ProfileSummary.combine([(p(4999), 100), (nil, 500)])
+        XCTAssertEqual(partial.profile?.samples, 10)
+        XCTAssertTrue(partial.note?.contains("covers 1 of 2 rounds (100 of 600 reads)") == true, partial.note ?? "")
+        let whole = ProfileSummary.combine([(p(4999), 100), (p(4999), 100)])
+        XCTAssertEqual(whole.profile?.samples, 20)
+        XCTAssertNil(whole.note)
+    }
+
     func testTheFoldedTextIsWhatFlameGraphToolsRead() {
         let f = stacks(["a;b;c": 3, "a;b": 5])
         XCTAssertEqual(f.text, "a;b 5\na;b;c 3\n")

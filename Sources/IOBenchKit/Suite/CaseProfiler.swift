@@ -10,8 +10,11 @@ struct CaseProfiler {
     /// When the measured phase starts (monotonic ns).
     let startAt: UInt64
     private(set) var sampler: ThreadSampler?
-    private(set) var threads = 0
+    /// The job threads' kernel ids (to tell an unsampled job thread from a worker).
+    private(set) var jobTids = Set<pid_t>()
     private(set) var unavailable: String?
+    /// Sampling has ended (the measured phase is over): nothing starts or is added again.
+    private(set) var stopped = false
 
     init(frequency: UInt32?, startAt: UInt64) {
         self.frequency = frequency
@@ -26,10 +29,11 @@ struct CaseProfiler {
     }
 
     mutating func startIfDue(now: UInt64, running: RunningCase) {
+        guard !stopped else { return }
         if let sampler {
             // io_uring starts io-wq workers as work needs them: sample the new ones too.
             let jobs = (0 ..< running.jobCount).map { running.kernelTids[$0].load(ordering: .acquiring) }
-            threads += sampler.add(threads: Self.ioUringHelpers(of: jobs).map { pid_t($0) })
+            sampler.add(threads: Self.ioUringHelpers(of: jobs).map { pid_t($0) })
             return
         }
         guard let frequency, unavailable == nil, now >= startAt else { return }
@@ -37,17 +41,27 @@ struct CaseProfiler {
         // A job thread that has not started yet has no id: try again at the next wake.
         guard !jobs.contains(0) else { return }
         let all = jobs + Self.ioUringHelpers(of: jobs)
+        // The rings and the stacks need room; under a tight address-space limit an
+        // allocation that fails would end the process, so the case runs unprofiled.
+        if let room = Self.addressSpaceRoom(), room < Self.roomNeeded {
+            unavailable = "the address-space limit (ulimit -v) leaves \(room >> 20) MiB; sampling needs about \(Self.roomNeeded >> 20) MiB for its rings and stacks: raise ulimit -v"
+            return
+        }
         do {
             let s = try ThreadSampler(threads: all.map { pid_t($0) }, frequency: frequency, userFrames: userFrames)
             s.start()
             sampler = s
-            threads = all.count
+            jobTids = Set(jobs.map { pid_t($0) })
         } catch {
             unavailable = error.description
         }
     }
 
-    func stop() { sampler?.stop() }
+    mutating func stop() {
+        guard !stopped else { return }
+        stopped = true
+        sampler?.stop()
+    }
 
     func report(into result: inout CaseResult, symbols: KernelSymbols, userFrames: Bool) {
         guard let frequency else { return }
@@ -58,13 +72,29 @@ struct CaseProfiler {
         let f = sampler.folded(symbols: symbols, userFrames: userFrames)
         // Shares cover every sampled thread (io_uring's workers too), so they are turned
         // into ns per read with the CPU time the samples cover, where the event counts it.
-        let perRead = f.countedNs.map { Double($0) / Double(max(result.ios, 1)) } ?? result.cpu?.perIONs
-        result.profile = ProfileSummary(f, frequencyHz: frequency, threads: threads, cpuNsPerRead: perRead,
+        // A job thread that could not be sampled makes that count short of the reads'
+        // CPU: then the job threads' getrusage (all of them) stands for it.
+        let jobUnsampled = !jobTids.isSubset(of: sampler.sampledThreads)
+        let perRead = (jobUnsampled ? nil : f.countedNs.map { Double($0) / Double(max(result.ios, 1)) }) ?? result.cpu?.perIONs
+        result.profile = ProfileSummary(f, frequencyHz: frequency, threads: sampler.sampledThreads.count, cpuNsPerRead: perRead,
                                         rusageCPUNs: result.cpu.map { $0.userNs &+ $0.systemNs })
         if sampler.unsampledThreads > 0 {
             result.profile?.unsampledThreads = sampler.unsampledThreads
             result.profile?.unsampledReason = sampler.unsampledReason
         }
+    }
+
+    static let roomNeeded: UInt64 = 64 << 20
+
+    /// Bytes left under RLIMIT_AS (nil without a limit), from /proc/self/statm's size.
+    static func addressSpaceRoom() -> UInt64? {
+        var rl = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max else { return nil }
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = statm.split(separator: " ").first.flatMap({ UInt64($0) }) else { return nil }
+        let used = pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        let limit = UInt64(rl.rlim_cur)
+        return limit > used ? limit - used : 0
     }
 
     /// The io_uring helper threads of this process that serve the given job threads:

@@ -16,8 +16,17 @@ public enum RunFiles {
         for (option, dir, ext) in [("--hgrm", o.hgrmDirectory, "hgrm"), ("--profile-folded", o.profileFoldedDirectory, "folded")] {
             guard let dir else { continue }
             var st = stat()
-            guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw .badInput("\(option) \(dir) is not a directory; create it first")
+            guard stat(dir, &st) == 0 else {
+                throw .badInput("\(option) \(dir) does not exist; create the directory first")
+            }
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw .badInput("\(option) \(dir) exists and is not a directory; name a directory for the files")
+            }
+            // Found now, not after the run: a directory this user may not write (its mode,
+            // or a read-only mount).
+            guard access(dir, W_OK | X_OK) == 0 else {
+                let e = Errno.current
+                throw .badInput("\(option) \(dir) is not writable (\(e)); choose a directory you may write")
             }
             for label in labels {
                 for spec in specs {

@@ -58,6 +58,11 @@ public struct RunPlan {
         if request.profileFrequency != nil, let why = ThreadSampler.unavailableReason() {
             throw .badInput(why.hasPrefix("--profile") ? why : "--profile: \(why)")
         }
+        // Under a tight address-space limit the profile's rings, stacks and symbol table
+        // would fail to allocate mid-run (which ends the process): refuse now.
+        if request.profileFrequency != nil, let room = CaseProfiler.addressSpaceRoom(), room < CaseProfiler.roomNeeded {
+            throw .badInput("--profile needs about \(CaseProfiler.roomNeeded >> 20) MiB of address space for its rings, stacks and the kernel's symbols; the limit (ulimit -v) leaves \(room >> 20) MiB: raise ulimit -v or drop --profile")
+        }
         if request.verifyPath {
             if request.classes == nil, !request.isDefaultSuite {
                 throw .badInput("--verify-path checks path classes; add --class, e.g. --class simple,single-extent:8k,multi-extent:8k")

@@ -204,6 +204,13 @@ public final class RunSession {
                 return end != UInt64.max && t > end && t - end > Self.giveUpAfterNs
             }
             if !stuck.isEmpty { break }
+            // The measured phase is over (every job past its deadline or done, or a stop):
+            // sampling ends, so a job that overruns is not sampled into its grace period.
+            if stopSeenAt != 0 || (0 ..< running.jobCount).allSatisfy({ j in
+                running.isFinished(j) || { let d = running.deadlines[j].load(ordering: .relaxed); return d != 0 && t > d }()
+            }) {
+                profiler.stop()
+            }
             if showProgress {
                 let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
                 let secs = Double(monotonicNanoseconds() - caseStart) / 1e9

@@ -41,7 +41,8 @@ public final class ThreadSampler: @unchecked Sendable {
                 // The threads exist no more: nothing to do with permissions.
                 throw .runFailed("no thread left to sample: the case's threads had ended before its measured phase began")
             }
-            if let why = unsampledReason, why.contains("sample ring") {
+            if lastError != EACCES && lastError != EPERM || unsampledReason?.contains("sample ring") == true, let why = unsampledReason {
+                // Not a permission refusal: name what ran out instead.
                 throw .badInput("--profile cannot sample: \(why)")
             }
             throw .badInput("--profile cannot sample: perf_event_open failed (\(Errno(lastError))); run as root or lower kernel.perf_event_paranoid to 1 or less (sysctl kernel.perf_event_paranoid=1)")
