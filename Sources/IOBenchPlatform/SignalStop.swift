@@ -3,7 +3,9 @@ import Atomics
 import Glibc
 
 /// SIGINT and SIGTERM stop every job at once; the run then reports what it measured.
-/// A second signal kills the process the default way.
+/// A second signal kills the process the default way, except the same signal again
+/// within half a second of the first: that is one request delivered twice (`timeout`
+/// signals the process and then its whole process group), not a second request.
 ///
 /// Async-signal-safe by a self-pipe: the handler (C, in the shim) only writes the signal
 /// number to a pipe; a thread of its own reads it and sets the stop flag. Nothing of
@@ -102,19 +104,28 @@ final class SignalReader: Sendable {
         }
     }
 
+    /// When the first signal was read (monotonic ns).
+    let firstAt = ManagedAtomic<UInt64>(0)
+    static let duplicateWindowNs: UInt64 = 500_000_000
+
     func handle(_ signo: Int32) {
         // The first signal decides the exit status.
+        let now = monotonicNanoseconds()
         let first = SignalStop.receivedSignal.compareExchange(expected: 0, desired: signo, ordering: .releasing).exchanged
         stop.store(true, ordering: .releasing)
         if persistent { return }
         if first {
-            // From now on the kernel kills the process on the next SIGINT or SIGTERM.
-            for sig in signals { _ = iob_signal_default(sig) }
-        } else {
-            // A second signal that reached the pipe before the default was back.
-            _ = iob_signal_default(signo)
-            raise(signo)
+            firstAt.store(now, ordering: .releasing)
+            return
         }
+        // The same signal again at once is the first delivered twice: ignored.
+        if signo == SignalStop.receivedSignal.load(ordering: .acquiring),
+           now &- firstAt.load(ordering: .acquiring) < Self.duplicateWindowNs {
+            return
+        }
+        // A second request: the default action, which ends the process.
+        for sig in signals { _ = iob_signal_default(sig) }
+        raise(signo)
     }
 }
 

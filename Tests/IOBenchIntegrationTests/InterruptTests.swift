@@ -102,6 +102,32 @@ final class InterruptTests: XCTestCase {
         XCTAssertTrue([SIGINT, SIGTERM].contains(exit.status), "killed by signal \(exit.status)")
     }
 
+    /// `timeout` without --foreground signals the process and then its whole group: the
+    /// same SIGTERM arrives twice at once. That is one request: the run stops and
+    /// reports (exit 143), it is not killed without a report.
+    func testTheSameSignalTwiceAtOnceIsOneRequest() throws {
+        let out = dir.file("twice.json")
+        let run = try BackgroundIOBench(["run", "--target", target, "--engine", "psync", "--runtime", "20s",
+                                         "--format", "json", "--no-progress", "--output", out])
+        addTeardownBlock { run.kill() }
+        usleep(1_200_000)
+        run.send(SIGTERM)
+        run.send(SIGTERM)
+        let exit = try XCTUnwrap(run.wait(timeout: 15), "no stop within 15 s")
+        XCTAssertEqual(exit.reason, .exit, "killed by the copy: \(run.stderr)")
+        XCTAssertEqual(exit.status, 143, run.stderr)
+        XCTAssertNotNil(RunJSON(file: out), "the report was written")
+        // And as CI runs it: timeout(1) itself, verbatim.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/timeout") {
+            let t = try BackgroundIOBench(executable: "/usr/bin/timeout", arguments: [
+                "-s", "TERM", "1.5", CLI.binary, "run", "--target", target, "--engine", "psync", "--runtime", "20s",
+                "--format", "json", "--no-progress"])
+            let end = try XCTUnwrap(t.wait(timeout: 20))
+            XCTAssertEqual(end.status, 124, "timeout's own status when the command outlived it: \(t.stderr)")
+            XCTAssertTrue(t.stdout.contains("\"interrupted\""), "the JSON report reached stdout: \(t.stdout.suffix(300))")
+        }
+    }
+
     /// A text report on an interrupted run says so, and stdout is still complete.
     func testInterruptedTextReportSaysSo() throws {
         let run = try BackgroundIOBench(["run", "--target", target, "--engine", "psync", "--runtime", "20s", "--no-progress"])
