@@ -36,8 +36,12 @@ extension ReportContent {
             }
             lines.append("  by layer: " + layers.joined(separator: ", "))
         }
+        if cases.contains(where: { $0.profile?.event == "cpu-clock" }) { lines.append(cpuClockCaveat) }
         return lines
     }
+
+    /// Said wherever cpu-clock profiles are shown: what a timer-driven sample cannot see.
+    public static let cpuClockCaveat = "profile: cpu-clock (no PMU here) samples from a timer interrupt, which cannot fire while interrupts are off: interrupt and softirq time is under-counted, and time spent with interrupts off shows where they come back on (finish_task_switch, _raw_spin_unlock_irq*)"
 }
 
 extension ReportContent {

@@ -47,6 +47,7 @@ final class ProfileCLITests: MemoryTargetTestCase {
         XCTAssertEqual(md.status, 0, md.stderr)
         XCTAssertTrue(md.stdout.contains("**Where the CPU went** (`--profile`)"), md.stdout)
         XCTAssertTrue(md.stdout.contains("- by layer: "), md.stdout)
+        XCTAssertTrue(md.stdout.contains("interrupt and softirq time is under-counted"), "the cpu-clock caveat is in the output: \(md.stdout)")
         let plots = dir.file("plots")
         let h = try CLI.run(["run", "--target", shmFile, "--engine", "psync", "--runtime", "300ms", "--ramp-time", "0",
                              "--no-progress", "--profile", "--plot", plots])
