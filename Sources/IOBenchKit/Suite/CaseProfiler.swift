@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CIOBenchShim
 
 /// `--profile` for one case: starts a `ThreadSampler` on the case's job threads (and the
 /// io_uring workers serving them) when the ramp ends, stops it when the jobs end, and
@@ -86,14 +87,9 @@ struct CaseProfiler {
 
     static let roomNeeded: UInt64 = 64 << 20
 
-    /// Bytes left under RLIMIT_AS (nil without a limit), from /proc/self/statm's size.
+    /// Bytes left under RLIMIT_AS (nil without a limit).
     static func addressSpaceRoom() -> UInt64? {
-        var rl = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max else { return nil }
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-              let pages = statm.split(separator: " ").first.flatMap({ UInt64($0) }) else { return nil }
-        let used = pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
-        let limit = UInt64(rl.rlim_cur)
+        guard let limit = ResourceLimits.current(IOB_RLIMIT_AS), let used = ResourceLimits.addressSpaceInUse() else { return nil }
         return limit > used ? limit - used : 0
     }
 

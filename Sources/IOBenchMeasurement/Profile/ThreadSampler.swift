@@ -205,13 +205,7 @@ public final class ThreadSampler: @unchecked Sendable {
 
     /// A thread's run time in ns: the first field of /proc/self/task/TID/schedstat.
     static func runTimeNs(of tid: pid_t) -> UInt64? {
-        let fd = Glibc.open("/proc/self/task/\(tid)/schedstat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 96)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 95) }
-        guard n > 0 else { return nil }
-        return UInt64(String(decoding: buf[0 ..< n].prefix { $0 != 0x20 }, as: UTF8.self))
+        readWholeFile("/proc/self/task/\(tid)/schedstat")?.split(separator: " ").first.flatMap { UInt64($0) }
     }
 
     /// The events' counts summed: for the cpu-clock event, the ns of CPU time the sampled
