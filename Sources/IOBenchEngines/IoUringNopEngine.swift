@@ -34,10 +34,10 @@ public final class IoUringNopEngine: IOEngine {
 }
 
 extension IoUringRing {
-    /// Queues a NOP for `slot` (an SQE is always free, as for a read).
+    /// Queues a NOP for `slot` (an SQE is free, or waited for, as for a read).
     @inline(__always)
     func prepareNop(slot: Int) {
-        _ = iob_ring_prep_nop(ring, UInt64(slot))
+        if iob_ring_prep_nop(ring, UInt64(slot)) != 0 { lostSQE = true }
         prepared &+= 1
     }
 }

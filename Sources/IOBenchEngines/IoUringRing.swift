@@ -48,11 +48,15 @@ public final class IoUringRing {
                 ? [coop | single, coop, 0]
                 : [coop | single | deferred, coop | single, coop, 0]
         }
+        // SQPOLL: the kernel's thread frees SQ entries when it commits a batch, which can
+        // be after the loop has reaped those reads and prepared new ones; twice the
+        // depth keeps a free entry there (iob_ring_next_sqe waits when there is none).
+        let sqEntries = setup.options.sqpoll ? min(2 * setup.queueDepth, 32768) : setup.queueDepth
         var rc: Int32 = -EINVAL
         var flags: UInt32 = base
         for extra in attempts {
             flags = base | extra
-            rc = iob_ring_init(r, UInt32(setup.queueDepth), flags, 1000)
+            rc = iob_ring_init(r, UInt32(sqEntries), flags, 1000)
             if rc != -EINVAL || extra == 0 { break }
         }
         guard rc == 0 else {
@@ -125,15 +129,20 @@ public final class IoUringRing {
 
     @inline(__always)
     func prepare(slot: Int, offset: UInt64) {
-        // The ring has as many SQEs as the queue depth and the loop never has more
-        // in flight, so an SQE is always free here.
-        _ = iob_ring_prep_read(ring, fd, buffers.buffer(slot), blockSize, offset, UInt64(slot),
-                               fixedFile, fixedBuffers ? Int32(slot) : -1)
+        // The ring has at least as many SQEs as the queue depth and the loop never has
+        // more in flight; iob_ring_next_sqe waits for SQPOLL's thread to free one. A
+        // failure there (the kernel refused the wait) fails the next commit.
+        if iob_ring_prep_read(ring, fd, buffers.buffer(slot), blockSize, offset, UInt64(slot),
+                              fixedFile, fixedBuffers ? Int32(slot) : -1) != 0 { lostSQE = true }
         prepared &+= 1
     }
 
+    /// A read could not be given an SQE (see prepare).
+    var lostSQE = false
+
     @inline(__always)
     func commit(beforeReap: Bool) throws(IOBenchError) {
+        if lostSQE { throw .runFailed("no free io_uring SQE for a read and the kernel refused to wait for one (IORING_ENTER_SQ_WAIT)") }
         if beforeReap && foldSubmitIntoWait {
             // Submitted by reap's io_uring_submit_and_wait: one enter instead of two.
             deferred = true

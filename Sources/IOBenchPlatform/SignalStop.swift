@@ -2,7 +2,9 @@ import CIOBenchShim
 import Atomics
 import Glibc
 
-/// SIGINT and SIGTERM stop every job at once; the run then reports what it measured.
+/// SIGINT, SIGTERM and SIGQUIT stop every job at once; the run then reports what it
+/// measured. (SIGQUIT too: the Swift runtime's backtracer would otherwise take it, print
+/// "Program crashed" and let the run go on.)
 /// A second signal kills the process the default way, except the same signal again
 /// within half a second of the first: that is one request delivered twice (`timeout`
 /// signals the process and then its whole process group), not a second request.
@@ -28,6 +30,13 @@ public enum SignalStop {
         return s
     }
 
+    /// What stops `run` and `prepare`: the signals a user sends to stop a program.
+    public static let runSignals: [Int32] = [SIGINT, SIGTERM, SIGQUIT]
+
+    /// For the commands that install no handler: SIGQUIT's own default action (quit with
+    /// a core dump), not the Swift backtracer's, which reports a crash and carries on.
+    public static func restoreDefaultQuit() { _ = iob_signal_default(SIGQUIT) }
+
     public static var received: Int32? {
         let s = receivedSignal.load(ordering: .acquiring)
         return s == 0 ? nil : s
@@ -43,7 +52,7 @@ public enum SignalStop {
         var readFD: Int32 = -1
         let rc = iob_signal_pipe(&readFD)
         guard rc == 0 else { throw .runFailed("cannot create the signal pipe: \(Errno(-rc))") }
-        let signals = persistent ? labSignals : [SIGINT, SIGTERM]
+        let signals = persistent ? labSignals : runSignals
         let reader = Unmanaged.passRetained(SignalReader(fd: readFD, stop: stop, persistent: persistent, signals: signals))
         var tid = pthread_t()
         let trc = iob_thread_create(&tid, 256 << 10, signalReaderMain, reader.toOpaque())

@@ -21,6 +21,13 @@ public enum ReportContent {
             + [Fmt.latency(l.maxNs)] + tail
     }
 
+    /// What a table shows in place of a case's numbers when it has none: `failed`, or, for a
+    /// case a signal stopped before its measured phase began, `interrupted` (it did not
+    /// fail: it has no reads to report).
+    public static func noResultWord(_ c: CaseResult) -> String {
+        c.status != .failed && c.interrupted && c.ios == 0 ? "interrupted before measuring" : "failed"
+    }
+
     /// Whether the case measured iobench itself: an engine that reads no storage (null,
     /// io_uring-nop), reported on the tool-overhead line rather than among the engines.
     public static func isToolOverhead(_ c: CaseResult) -> Bool {

@@ -92,7 +92,7 @@ public enum MarkdownReport {
         var rows: [[String]] = []
         for c in r.cases where c.status != .skipped {
             guard let cells = ReportContent.resultCells(c) else {
-                rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
+                rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
                 continue
             }
             rows.append([c.label + (c.status == .failed ? " (!)" : "")] + cells)

@@ -48,7 +48,7 @@ public enum TextReport {
         let tableCases = ReportContent.storageCases(r.cases)
         for c in tableCases where c.status != .skipped {
             guard let cells = ReportContent.resultCells(c) else {
-                rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
+                rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
                 continue
             }
             rows.append([c.label + (c.status == .failed ? " (!)" : "")] + cells)

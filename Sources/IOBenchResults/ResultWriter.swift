@@ -45,13 +45,15 @@ public struct OutputGuard: Sendable {
 
     /// Checks that `path` may be written, without writing anything: run before the
     /// measurement, so a bad output path never costs a run.
-    public func check(_ path: String, option: String) throws(IOBenchError) {
-        _ = try resolve(path, option: option)
+    public func check(_ path: String, option: String, perCase: Bool = false) throws(IOBenchError) {
+        _ = try resolve(path, option: option, perCase: perCase)
     }
 
-    /// Checks, then writes `data` to `path` by the rule above.
-    public func write(_ data: Data, to path: String, option: String) throws(IOBenchError) {
-        switch try resolve(path, option: option) {
+    /// Checks, then writes `data` to `path` by the rule above. `perCase`: iobench named
+    /// the file (a case's file in the directory given to `option`, as `--hgrm` and
+    /// `--profile-folded` do), so an error must not suggest naming another file.
+    public func write(_ data: Data, to path: String, option: String, perCase: Bool = false) throws(IOBenchError) {
+        switch try resolve(path, option: option, perCase: perCase) {
         case .writeThrough(let p, let fifo):
             try Self.writeThrough(data, path: p, isFIFO: fifo, shownAs: path, option: option)
         case .file(let p, let mode):
@@ -59,11 +61,13 @@ public struct OutputGuard: Sendable {
         }
     }
 
-    func resolve(_ path: String, option: String) throws(IOBenchError) -> Destination {
+    func resolve(_ path: String, option: String, perCase: Bool = false) throws(IOBenchError) -> Destination {
         guard !path.isEmpty else { throw .badInput("\(option) is empty; name a file to write") }
         var st = stat()
         if stat(path, &st) == 0 {
             switch st.st_mode & S_IFMT {
+            case S_IFDIR where perCase:
+                throw .badInput("\(option): \(path) is a directory, where iobench writes this case's file; move it away or give \(option) another directory")
             case S_IFDIR:
                 throw .badInput("\(option) \(path) is a directory; name a file in it, e.g. \(option) \(path.hasSuffix("/") ? path : path + "/")result.json")
             case S_IFBLK:

@@ -21,6 +21,7 @@ struct IOBench: ParsableCommand {
     )
 
     static func main() {
+        SignalStop.restoreDefaultQuit()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -140,6 +140,29 @@ final class InterruptTests: XCTestCase {
         XCTAssertTrue((run.stdout + run.stderr).lowercased().contains("interrupted"), "the report does not say it was interrupted: \(run.stdout)")
     }
 
+    /// SIGQUIT (Ctrl-\) stops a run like SIGINT: the report is printed and the exit is
+    /// 131. Before, the Swift runtime's backtracer took it, printed "Program crashed"
+    /// and let the run go on to exit 0.
+    func testSIGQUITStopsTheRunAndReports() throws {
+        let (printed, _) = try interrupt(with: SIGQUIT, expectedExit: 131)
+        XCTAssertEqual(printed.cases.count, 1)
+    }
+
+    /// A signal during the ramp, before anything is measured: the case is not "failed"
+    /// (nothing failed), and the report says it was interrupted before measuring.
+    func testSignalDuringTheRampIsNotAFailure() throws {
+        let run = try BackgroundIOBench(["run", "--target", target, "--engine", "psync", "--ramp-time", "10s", "--runtime", "5s",
+                                         "--no-progress"])
+        addTeardownBlock { run.kill() }
+        usleep(1_200_000)
+        run.send(SIGTERM)
+        let exit = try XCTUnwrap(run.wait(timeout: 15), "no stop within 15 s")
+        XCTAssertEqual(exit.status, 143, run.stderr)
+        let row = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("psync 4k QD1") }, run.stdout)
+        XCTAssertTrue(row.contains("interrupted before measuring"), String(row))
+        XCTAssertFalse(row.contains("failed"), String(row))
+    }
+
     func testAtomicOutputNeverHalfWritten() throws {
         // Several interrupted runs writing the same --output: after each, the file is
         // either absent or complete JSON, never a prefix.

@@ -379,4 +379,16 @@ final class OutputSafetyTests: XCTestCase {
             if kind == "fifo" { XCTAssertEqual(fileType(p), S_IFIFO) }
         }
     }
+
+    /// A directory where iobench writes a case's own file (--hgrm DIR/<id>.hgrm): exit 2
+    /// naming it as in the way, not advice to "name a file in it", which the user never named.
+    func testDirectoryInPlaceOfACaseFileIsNamedAsInTheWay() throws {
+        let hg = dir.file("hgrms")
+        try FileManager.default.createDirectory(atPath: hg + "/" + caseID + ".hgrm", withIntermediateDirectories: true)
+        let r = try CLI.run(runArgs + ["--hgrm", hg])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is a directory, where iobench writes this case's file"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("name a file in it"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+    }
 }

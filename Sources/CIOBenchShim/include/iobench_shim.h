@@ -55,11 +55,28 @@ static inline int iob_ring_init(struct io_uring *ring, unsigned entries, unsigne
     return io_uring_queue_init_params(entries, ring, &p);
 }
 
-/// Prepares one read in the next SQE. Returns 0, or -EBUSY when the SQ ring is full.
+/// The next free SQE. With SQPOLL the kernel's thread frees SQ entries only when it
+/// commits its batch, and a read it completed inline (tmpfs, the page cache, a fast
+/// device) is reaped before that: the loop may prepare a read into an SQ ring that is
+/// still full from the kernel's side. Then wait for the thread to take entries
+/// (IORING_ENTER_SQ_WAIT) instead of losing the read; rings without SQPOLL are filled
+/// and drained by this thread only, and submitting frees their entries. NULL only when
+/// the kernel refuses the wait.
+static inline struct io_uring_sqe *iob_ring_next_sqe(struct io_uring *ring) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    while (!sqe) {
+        int r = (ring->flags & IORING_SETUP_SQPOLL) ? io_uring_sqring_wait(ring) : io_uring_submit(ring);
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) return NULL;
+        sqe = io_uring_get_sqe(ring);
+    }
+    return sqe;
+}
+
+/// Prepares one read in the next SQE. Returns 0, or -EBUSY when no SQE can be had.
 static inline int iob_ring_prep_read(struct io_uring *ring, int fd, void *buf,
                                      unsigned nbytes, uint64_t offset, uint64_t user_data,
                                      int fixed_file, int fixed_buffer_index) {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    struct io_uring_sqe *sqe = iob_ring_next_sqe(ring);
     if (!sqe) return -EBUSY;
     if (fixed_buffer_index >= 0)
         io_uring_prep_read_fixed(sqe, fd, buf, nbytes, offset, fixed_buffer_index);
@@ -74,7 +91,7 @@ static inline int iob_ring_prep_read(struct io_uring *ring, int fd, void *buf,
 /// t/io_uring -N1). Its CQE carries `user_data` and res 0. A NOP has no file or
 /// buffer, so a read's IOSQE_FIXED_FILE and buffer index have no place here.
 static inline int iob_ring_prep_nop(struct io_uring *ring, uint64_t user_data) {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    struct io_uring_sqe *sqe = iob_ring_next_sqe(ring);
     if (!sqe) return -EBUSY;
     io_uring_prep_nop(sqe);
     sqe->user_data = user_data;

@@ -31,7 +31,7 @@ public enum RunFiles {
             for label in labels {
                 for spec in specs {
                     let file = dir + "/" + caseFileName(id: spec.id, label: label, extension: ext)
-                    try outputs.check(file, option: option)
+                    try outputs.check(file, option: option, perCase: true)
                     files.append((option, file))
                 }
             }
@@ -64,7 +64,7 @@ public enum RunFiles {
         }
         if let hgrmDir = o.hgrmDirectory {
             for c in result.cases where c.histogram != nil {
-                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + hgrmName(id: c.id, label: c.targetKey), option: "--hgrm")
+                try outputs.write(Data(try HgrmReport.render(case: c).utf8), to: hgrmDir + "/" + hgrmName(id: c.id, label: c.targetKey), option: "--hgrm", perCase: true)
             }
         }
         if let dir = o.profileFoldedDirectory {
@@ -73,7 +73,7 @@ public enum RunFiles {
                 // The first line names the case with a count of 0 (nothing to draw), so
                 // flame-graph tools read the file and iobench knows it as its own.
                 let text = "[iobench folded stacks: \(c.identity)] 0\n" + f.text
-                try outputs.write(Data(text.utf8), to: dir + "/" + caseFileName(id: c.id, label: c.targetKey, extension: "folded"), option: "--profile-folded")
+                try outputs.write(Data(text.utf8), to: dir + "/" + caseFileName(id: c.id, label: c.targetKey, extension: "folded"), option: "--profile-folded", perCase: true)
             }
         }
         if let plotDir = o.plotDirectory {

@@ -196,8 +196,8 @@ public enum HTMLReport {
             var iops = Fmt.count(c.iops)
             if let s = c.spread, s.count > 1 { iops += " (\(Fmt.count(s.iops.min))–\(Fmt.count(s.iops.max)))" }
             guard let cells = ReportContent.resultCells(c, iops: iops) else {
-                rows.append([c.label, "failed"] + Array(repeating: "", count: headers.count - 2))
-                classes.append("failed")
+                rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
+                classes.append(c.status == .failed ? "failed" : nil)
                 continue
             }
             rows.append([c.label + (c.status == .failed ? " (failed)" : "")] + cells)
