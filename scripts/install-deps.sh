@@ -3,7 +3,7 @@
 # already there: the kernel I/O libraries for the build, and for tests and benchmarks
 # the independent HdrHistogram decoder (Python) and fio (the side-by-side reference).
 #   scripts/install-deps.sh            build dependencies
-#   scripts/install-deps.sh test       + python3 hdrhistogram (independent decoder),
+#   scripts/install-deps.sh test       + python3 hdrhistogram (independent decoder), jsonschema,
 #                                        chromium (HTML report screenshots) where apt has it
 #   scripts/install-deps.sh bench      + fio
 set -euo pipefail
@@ -53,5 +53,9 @@ if [[ "${1:-}" == test ]]; then
   if ! python3 -c 'import hdrh' 2>/dev/null; then
     echo "iobench: installing the Python hdrhistogram package (independent V2 decoder for tests)" >&2
     python3 -m pip install -q hdrhistogram 2>/dev/null || python3 -m pip install -q --break-system-packages hdrhistogram
+  fi
+  if ! python3 -c 'import jsonschema' 2>/dev/null; then
+    echo "iobench: installing the Python jsonschema package (validates outputs against docs/schema in the tests)" >&2
+    python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
   fi
 fi
