@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Package.swift only point down).
 LAYER_CHECK = --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release run test bench ab limits open-loop profile micro gate-calibration lab-time class-drift clean
+.PHONY: all deps build release man install deb run test bench ab limits open-loop profile micro gate-calibration lab-time class-drift clean
 
 all: release
 
@@ -12,18 +12,42 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
+	@scripts/build-info.sh
 	$(SWIFT) build $(LAYER_CHECK)
 
+## The release binary links the Swift runtime and Foundation statically: it runs on a
+## machine without the Swift toolchain (ldd lists only system libraries).
 release: deps
-	$(SWIFT) build -c release $(LAYER_CHECK)
+	@scripts/build-info.sh
+	$(SWIFT) build -c release --static-swift-stdlib $(LAYER_CHECK)
+
+## A man page per subcommand (swift-argument-parser's generate-manual, run on the release
+## binary) in .build/man.
+man: release
+	$(SWIFT) build -c release --product generate-manual
+	rm -rf .build/man && mkdir -p .build/man
+	.build/release/generate-manual .build/release/iobench --multi-page --authors "iobench developers" -o .build/man
+
+## The binary, man pages, bash/zsh/fish completions and JSON Schemas under DESTDIR/PREFIX.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: man
+	scripts/install.sh --prefix $(PREFIX) --destdir "$(DESTDIR)"
+
+## dist/iobench_VERSION_ARCH.deb (dpkg-deb), Depends from the binary's libraries.
+deb: man
+	@scripts/install-deps.sh deb
+	scripts/make-deb.sh
 
 ## Compare every engine this machine supports on the scratch file (4K random reads).
 run: release
 	.build/release/iobench
 
 ## The whole test suite: unit tests and integration tests on real files.
-test:
+## (The package is built first: PackageTests install it and the static binary.)
+test: deb
 	@scripts/install-deps.sh test
+	@scripts/build-info.sh
 	$(SWIFT) build $(LAYER_CHECK)
 	$(SWIFT) test $(LAYER_CHECK)
 

@@ -6,16 +6,19 @@
 #   scripts/install-deps.sh test       + python3 hdrhistogram (independent decoder), jsonschema,
 #                                        chromium (HTML report screenshots) where apt has it
 #   scripts/install-deps.sh bench      + fio
+#   scripts/install-deps.sh deb        + dpkg-dev (make deb)
 set -euo pipefail
 
 want=(liburing-dev libaio-dev zlib1g-dev pkg-config)
 case "${1:-}" in
   test)
-    want+=(xfsprogs btrfs-progs)
+    # dpkg-dev: make test builds the Debian package its tests install (dpkg-shlibdeps).
+    want+=(xfsprogs btrfs-progs dpkg-dev)
     # Only when no python3 with pip is on PATH (some images bring their own).
     python3 -m pip --version >/dev/null 2>&1 || want+=(python3 python3-pip)
     ;;
   bench) want+=(fio) ;;
+  deb) want+=(dpkg-dev) ;;
 esac
 
 missing=()

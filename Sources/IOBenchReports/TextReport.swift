@@ -10,7 +10,7 @@ public enum TextReport {
     /// lab, whose point it is).
     public static func render(_ r: RunResult, classesFirst: Bool = false) -> String {
         var out = ""
-        out += "iobench \(r.tool.version) · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
+        out += "iobench \(r.tool.version)\(r.tool.commit.map { " (\($0))" } ?? "") · Linux \(r.environment.kernel) · \(r.environment.onlineCPUs) CPUs\n"
         for t in r.targets ?? (r.target.map { [$0] } ?? []) {
             out += "target " + (t.key.map { "\($0): " } ?? "") + describe(t) + "\n"
         }

@@ -60,10 +60,28 @@ public struct RunResult: Codable, Sendable {
 public struct ToolInfo: Codable, Sendable {
     public var name = "iobench"
     public var version = IOBenchVersion.string
+    /// The git commit of the build, absent when the build did not record it.
+    public var commit = IOBenchVersion.commit
+    /// The build date (YYYY-MM-DD, UTC), absent when the build did not record it.
+    public var buildDate = IOBenchVersion.buildDate
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, commit
+        case buildDate = "build_date"
+    }
 }
 
 public enum IOBenchVersion {
     public static let string = "0.1.0"
+    public static let commit: String? = BuildInfo.commit
+    public static let buildDate: String? = BuildInfo.date
+
+    /// What `--version` prints: `0.1.0 (commit 1a2b3c4d5e6f, built 2026-12-02)`, or the bare
+    /// version when the build recorded neither.
+    public static var long: String {
+        let parts = [commit.map { "commit \($0)" }, buildDate.map { "built \($0)" }].compactMap { $0 }
+        return parts.isEmpty ? string : string + " (" + parts.joined(separator: ", ") + ")"
+    }
 }
 
 public struct EnvironmentInfo: Codable, Sendable {

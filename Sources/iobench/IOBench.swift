@@ -15,7 +15,7 @@ struct IOBench: ParsableCommand {
         Exit codes: 0 success, 1 a comparison found a regression, 2 bad input (the message says \
         what to fix), 3 the run failed (I/O errors, an engine the kernel refused).
         """,
-        version: IOBenchVersion.string,
+        version: IOBenchVersion.long,
         subcommands: [RunCommand.self, PrepareCommand.self, InspectCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self, LabCommand.self],
         defaultSubcommand: RunCommand.self
     )

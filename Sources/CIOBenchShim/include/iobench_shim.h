@@ -404,4 +404,10 @@ static inline int iob_zlib_uncompress(uint8_t *dst, unsigned long *dst_len,
     return uncompress(dst, dst_len, src, src_len);
 }
 
+/// The git commit this binary was built from (12 hex digits, "-dirty" with local
+/// changes) and the build date (YYYY-MM-DD, UTC): "" when the build did not record them
+/// (a plain `swift build`; the Makefile runs scripts/build-info.sh first). build_info.c.
+const char *iob_build_commit(void);
+const char *iob_build_date(void);
+
 #endif

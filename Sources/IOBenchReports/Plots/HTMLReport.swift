@@ -83,7 +83,7 @@ public enum HTMLReport {
         var env: [(String, String)] = [
             ("host", r.environment.hostname), ("kernel", "Linux " + r.environment.kernel),
             ("CPU", (r.environment.cpuModel ?? "unknown") + " · \(r.environment.onlineCPUs) online CPUs"),
-            ("started", r.startedAt), ("iobench", r.tool.version),
+            ("started", r.startedAt), ("iobench", r.tool.version + (r.tool.commit.map { " (commit \($0))" } ?? "")),
         ]
         if let n = r.repeatCount, n > 1 { env.append(("repeats", "\(n) per case, in rounds")) }
         if let m = r.mergedFrom, !m.isEmpty { env.append(("merged from", m.map { "\($0.file) (\($0.host), Linux \($0.kernel))" }.joined(separator: "; "))) }
