@@ -33,6 +33,8 @@ final class IntervalCollector: @unchecked Sendable {
     private var pendingLength: UInt64 = 0
     private let wake: UnsafeMutablePointer<sem_t>
     private var thread = pthread_t()
+    /// `--status-interval`'s running histogram, which every interval is added to as well.
+    private var live: LiveHistogram?
     /// Interval ends the loop put off because the thread was still busy.
     private(set) var deferredEnds: UInt64 = 0
 
@@ -40,11 +42,12 @@ final class IntervalCollector: @unchecked Sendable {
     var first: JobHistogram { buffers[0] }
 
     /// The buffers and the thread, or the reason there are none (no memory, no thread).
-    static func start(expectedIntervals: Int) -> Result<IntervalCollector, IOBenchError> {
+    static func start(expectedIntervals: Int, live: LiveHistogram? = nil) -> Result<IntervalCollector, IOBenchError> {
         guard let a = JobHistogram() else { return .failure(noMemory) }
         guard let b = JobHistogram() else { a.free(); return .failure(noMemory) }
         guard let t = JobHistogram() else { a.free(); b.free(); return .failure(noMemory) }
         let c = IntervalCollector(a, b, total: t, expectedIntervals: expectedIntervals)
+        c.live = live
         let ctx = Unmanaged.passRetained(c)
         let rc = iob_thread_create(&c.thread, 256 << 10, intervalCollectorMain, ctx.toOpaque())
         guard rc == 0 else {
@@ -114,6 +117,7 @@ final class IntervalCollector: @unchecked Sendable {
                 var counts = buffers[b]
                 intervals.append(IntervalHistogram(startNs: pendingStart, lengthNs: pendingLength, counts: counts))
                 total.add(counts)
+                live?.add(counts)
                 counts.reset()
                 buffers[b] = counts
                 pending.store(-1, ordering: .releasing)

@@ -221,7 +221,7 @@ func runJobLoop<E: IOEngine>(
 /// (the collector keeps the job's total). Allocated before the loop.
 func headlineCounts(_ plan: JobPlan) -> Result<(JobHistogram, IntervalCollector?), IOBenchError> {
     if let ns = plan.intervalNs, ns > 0 {
-        return IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1).map { ($0.first, $0) }
+        return IntervalCollector.start(expectedIntervals: plan.timelineCapacity + 1, live: plan.live).map { ($0.first, $0) }
     }
     guard let h = JobHistogram() else {
         return .failure(.runFailed("no memory for the job's histogram (ENOMEM): \(ResourceLimits.memoryFix)"))

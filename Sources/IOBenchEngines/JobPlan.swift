@@ -30,6 +30,9 @@ public struct JobPlan: Sendable {
     public var timelineCapacity: Int
     /// `--hist-log`: also keep one histogram per interval of this length (nil: none).
     public var intervalNs: UInt64? = nil
+    /// `--status-interval`: the case's running histogram each interval is added to (with
+    /// `intervalNs`).
+    public var live: LiveHistogram? = nil
     /// The clock of every time the loop takes (submit and completion stamps, ramp,
     /// deadline, timeline, intervals, drain): one timebase for the whole job.
     public var clock: LatencyClock = .monotonic

@@ -16,6 +16,8 @@ public struct CaseRunner {
     public let classPlan: ClassPlan?
     /// `--hist-log`: the interval length (nil: no interval histograms).
     public var intervalNs: UInt64?
+    /// `--status-interval`: every job adds its finished intervals here (needs `intervalNs`).
+    public var live: LiveHistogram?
     /// The clock the jobs stamp reads with (CLOCK_MONOTONIC unless a run calibrated the TSC).
     public var clock: LatencyClock = .monotonic
     /// Completed reads so far, per job, for a progress line.
@@ -206,6 +208,7 @@ public struct CaseRunner {
                            verify: spec.verify, verifyZeros: spec.pathClass == .unwritten,
                            continueOnError: spec.continueOnError, latencyEvery: spec.latencySample,
                            timelineCapacity: min(runtimeSeconds, 86_400), intervalNs: intervalNs, clock: clock)
+        plan.live = live
         if let rate = spec.rateIOPS {
             plan.openLoop = OpenLoopPlan(ratePerSecond: rate, process: spec.arrival, seed: jobSeed)
         }

@@ -7,17 +7,23 @@ import IOBenchWorkload
 /// path-class comparison, and the problems grouped by reason. Text, Markdown and HTML
 /// only lay these out.
 public enum ReportContent {
-    public static let resultHeaders = ["case", "IOPS", "MiB/s", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max", "CPU µs/IO"]
+    /// The standard table: p50 to p99.99. A result of `--percentiles` has its own columns.
+    public static let resultHeaders = resultHeaders(ReportedPercentiles.standardColumns)
+
+    public static func resultHeaders(_ columns: [Double]) -> [String] {
+        ["case", "IOPS", "MiB/s", "mean"] + columns.map { "p" + Fmt.percentile($0) } + ["max", "CPU µs/IO"]
+    }
 
     /// The measured cells of a case's results row, after its label; nil when the case
     /// measured nothing. Latency cells are "-" when no read was timed (--no-latency).
-    public static func resultCells(_ c: CaseResult, iops: String? = nil) -> [String]? {
+    public static func resultCells(_ c: CaseResult, iops: String? = nil,
+                                   columns: [Double] = ReportedPercentiles.standardColumns) -> [String]? {
         guard let l = c.latency, let cpu = c.cpu, c.ios > 0 else { return nil }
         let head = [iops ?? Fmt.count(c.iops), String(format: "%.1f", c.bytesPerSecond / 1_048_576)]
         let tail = [String(format: "%.2f", cpu.perIONs / 1000)]
-        guard l.count > 0 else { return head + Array(repeating: "-", count: 7) + tail }
+        guard l.count > 0 else { return head + Array(repeating: "-", count: columns.count + 2) + tail }
         return head + [Fmt.latency(l.meanNs)]
-            + [50, 90, 99, 99.9, 99.99].map { Fmt.latency(l.value(at: $0) ?? 0) }
+            + columns.map { p in l.value(at: p).map(Fmt.latency) ?? "-" }
             + [Fmt.latency(l.maxNs)] + tail
     }
 

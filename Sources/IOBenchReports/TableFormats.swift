@@ -80,6 +80,7 @@ public enum MarkdownReport {
     public static let headers = ReportContent.resultHeaders
 
     public static func render(_ r: RunResult) -> String {
+        let headers = ReportContent.resultHeaders(r.percentileColumns)
         var out = "### iobench \(escape(r.tool.version)) · Linux \(escape(r.environment.kernel)) · \(r.environment.onlineCPUs) CPUs\n\n"
         let targets = r.targets ?? (r.target.map { [$0] } ?? [])
         for t in targets {
@@ -91,7 +92,7 @@ public enum MarkdownReport {
 
         var rows: [[String]] = []
         for c in r.cases where c.status != .skipped {
-            guard let cells = ReportContent.resultCells(c) else {
+            guard let cells = ReportContent.resultCells(c, columns: r.percentileColumns) else {
                 rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
                 continue
             }

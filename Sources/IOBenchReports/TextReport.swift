@@ -41,13 +41,13 @@ public enum TextReport {
     static func body(_ r: RunResult, classes: Bool = true) -> String {
         var out = ""
 
-        let headers = ReportContent.resultHeaders
+        let headers = ReportContent.resultHeaders(r.percentileColumns)
         var rows: [[String]] = []
         // The engines that read no storage (null, io_uring-nop) measure iobench itself:
         // their own line below the table, not a row among the storage engines.
         let tableCases = ReportContent.storageCases(r.cases)
         for c in tableCases where c.status != .skipped {
-            guard let cells = ReportContent.resultCells(c) else {
+            guard let cells = ReportContent.resultCells(c, columns: r.percentileColumns) else {
                 rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
                 continue
             }

@@ -38,6 +38,8 @@ public struct RunResult: Codable, Sendable {
     /// The clock that stamped the reads (absent in results written before it existed,
     /// and in merged results).
     public var clock: ClockInfo?
+    /// `--percentiles`: the list every latency summary reports (nil: the standard 13).
+    public var percentiles: [Double]?
 
     public init(startedAt: String, environment: EnvironmentInfo, target: TargetInfo?, arguments: [String], cases: [CaseResult]) {
         self.startedAt = startedAt
@@ -48,7 +50,7 @@ public struct RunResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab, clock
+        case schema, tool, interrupted, environment, target, targets, arguments, cases, lab, clock, percentiles
         case repeatCount = "repeat_count"
         case mergedFrom = "merged_from"
         case classComparisons = "class_comparisons"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import IOBenchKit
 
 /// `run`: the report on stdout and the files written besides it.
@@ -30,6 +31,12 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
+    @Option(name: .customLong("status-interval"), help: ArgumentHelp("When stderr is not a terminal (a CI log), print a status line there this often while a case runs: the case, elapsed time, IOPS and p99 so far (e.g. 10s). On a terminal the progress line shows instead.", valueName: "duration"))
+    var statusInterval: String?
+
+    @Option(name: .customLong("percentiles"), help: ArgumentHelp("The percentiles every report and the JSON list, e.g. 50,90,99,99.9 (default: 1 to 99.999, the tables show 50 to 99.99). The histograms stay whole: 'compare' still gates from them.", valueName: "list"))
+    var percentiles: String?
+
     /// Fills the output half of `request`.
     func apply(to request: inout RunRequest) throws {
         request.outputs.json = output
@@ -39,5 +46,13 @@ struct OutputOptions: ParsableArguments {
         request.outputs.hgrmDirectory = hgrmDir
         request.outputs.plotDirectory = plotDir
         request.forceOverwrite = forceOverwrite
+        if let statusInterval {
+            let ns = try Units.parseDuration(statusInterval, option: "status-interval")
+            guard ns >= 100_000_000 else {
+                throw IOBenchError.badInput("--status-interval \(statusInterval) is shorter than 100ms; status lines are for logs, e.g. --status-interval 10s")
+            }
+            request.statusIntervalNs = isatty(2) == 1 && !noProgress ? nil : ns
+        }
+        request.percentiles = try percentiles.map { try ReportedPercentiles.parse($0) }
     }
 }

@@ -107,6 +107,7 @@ public struct RunPlan {
         }
 
         let session = RunSession(arguments: request.arguments, showProgress: request.showProgress, stop: stop)
+        session.statusIntervalNs = request.statusIntervalNs
         if request.verifyPath || request.isDefaultSuite {
             // One traced pass per target, planned class and block size, shared by every engine.
             session.afterCase = ClassSuite.verifyPathHook()
@@ -133,6 +134,7 @@ public struct RunPlan {
             result = LoadSweep.combine(peak: result, load: loadResult, loadSkipped: unmeasured)
         }
 
+        if let list = request.percentiles { result.reportPercentiles(list) }
         var saveError: Error?
         do { try RunFiles.write(result, request.outputs, guard: outputs) } catch { saveError = error }
         return RunOutcome(result: result, saveError: saveError)

@@ -85,6 +85,11 @@ public struct RunRequest: Sendable {
     public var forceOverwrite = false
     public var outputs = RunOutputs()
     public var showProgress = false
+    /// `--status-interval`: a status line on stderr this often (nil: none, or stderr is a
+    /// terminal, where the progress line shows).
+    public var statusIntervalNs: UInt64?
+    /// `--percentiles`: the list every latency summary reports (nil: the standard 13).
+    public var percentiles: [Double]?
     /// `--clock`: the clock that stamps each read. Nil: the TSC when usable (x86_64 with
     /// constant_tsc and nonstop_tsc), else CLOCK_MONOTONIC with the reason recorded. An
     /// explicit `.tsc` where it is not usable is refused by `plan()`.

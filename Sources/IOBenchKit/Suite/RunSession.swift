@@ -29,6 +29,8 @@ public struct CaseBatch {
 public final class RunSession {
     public let stop: ManagedAtomic<Bool>
     public var showProgress: Bool
+    /// `--status-interval` (when stderr is not a terminal): a status line this often.
+    public var statusIntervalNs: UInt64?
     public var arguments: [String]
     /// An optional hook run after each case (the kernel path check uses it).
     public var afterCase: ((inout CaseResult, CaseSpec, Target, ClassPlan?) -> Void)?
@@ -171,6 +173,13 @@ public final class RunSession {
         let caseStop = ManagedAtomic<Bool>(stop.load(ordering: .relaxed))
         var configured = CaseRunner(target: target, spec: spec, stop: caseStop, classPlan: plan)
         configured.intervalNs = intervalNs
+        var status = statusIntervalNs.map { StatusLine(intervalNs: $0, label: batch.label.map { "\($0): \(spec.label)" } ?? spec.label,
+                                                       position: position, total: total, rampNs: spec.rampNs) }
+        if status != nil {
+            // The running p99 comes from the jobs' interval histograms (1 s unless --hist-log sets them).
+            configured.live = LiveHistogram()
+            configured.intervalNs = intervalNs ?? 1_000_000_000
+        }
         configured.clock = runClock?.current ?? .monotonic
         let runner = configured
         let running: RunningCase
@@ -210,6 +219,10 @@ public final class RunSession {
                 running.isFinished(j) || { let d = running.deadlines[j].load(ordering: .relaxed); return d != 0 && t > d }()
             }) {
                 profiler.stop()
+            }
+            if status != nil {
+                status!.printIfDue(now: t, caseStart: caseStart, reads: runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) },
+                                   live: runner.live)
             }
             if showProgress {
                 let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }

@@ -122,7 +122,7 @@ public enum HTMLReport {
         }
 
         h += "<h3>Results</h3>\n"
-        h += resultsTable(r.cases)
+        h += resultsTable(r.cases, columns: r.percentileColumns)
         let openRows = ReportContent.openLoopRows(r.cases)
         if !openRows.isEmpty {
             h += "<h3>Latency at a given rate (open loop)</h3>\n"
@@ -186,8 +186,8 @@ public enum HTMLReport {
         return out
     }
 
-    static func resultsTable(_ cases: [CaseResult]) -> String {
-        let headers = ReportContent.resultHeaders
+    static func resultsTable(_ cases: [CaseResult], columns: [Double] = ReportedPercentiles.standardColumns) -> String {
+        let headers = ReportContent.resultHeaders(columns)
         var rows: [[String]] = []
         var classes: [String?] = []
         var ids: [String] = []
@@ -195,7 +195,7 @@ public enum HTMLReport {
             ids.append(c.identity)
             var iops = Fmt.count(c.iops)
             if let s = c.spread, s.count > 1 { iops += " (\(Fmt.count(s.iops.min))–\(Fmt.count(s.iops.max)))" }
-            guard let cells = ReportContent.resultCells(c, iops: iops) else {
+            guard let cells = ReportContent.resultCells(c, iops: iops, columns: columns) else {
                 rows.append([c.label, ReportContent.noResultWord(c)] + Array(repeating: "", count: headers.count - 2))
                 classes.append(c.status == .failed ? "failed" : nil)
                 continue

@@ -1,0 +1,59 @@
+import Foundation
+import IOBenchHistogram
+import IOBenchPlatform
+
+/// `--percentiles`: the list every latency summary of a result reports, in place of the
+/// standard 13. Each value comes from the summary's own histogram, which stays whole in
+/// the result, so `compare` (which gates from histograms) and later reports lose nothing.
+public enum ReportedPercentiles {
+    /// The standard table columns when a result has no list of its own.
+    public static let standardColumns: [Double] = [50, 90, 99, 99.9, 99.99]
+
+    /// Parses `50,90,99,99.9`: each in (0, 100], sorted, without repeats; at most 32.
+    public static func parse(_ text: String, option: String = "--percentiles") throws(IOBenchError) -> [Double] {
+        var values: [Double] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let t = part.trimmingCharacters(in: .whitespaces)
+            guard let v = Double(t), v.isFinite, v > 0, v <= 100 else {
+                throw .badInput("\(option) '\(t)' is not a percentile; give numbers above 0 and at most 100, e.g. \(option) 50,90,99,99.9")
+            }
+            values.append(v)
+        }
+        let list = Array(Set(values)).sorted()
+        guard list.count <= 32 else { throw .badInput("\(option) lists \(list.count) percentiles; at most 32") }
+        return list
+    }
+}
+
+extension LatencySummary {
+    /// The summary with `list` as its percentiles, read from `h` (its own histogram).
+    mutating func report(_ list: [Double], from h: LatencyHistogram) {
+        percentiles = list.map { PercentileValue(percentile: $0, valueNs: h.value(atPercentile: $0)) }
+        clampPercentiles()
+    }
+}
+
+extension RunResult {
+    /// Every case's, repeat's and open loop's latency summary reports `list`.
+    public mutating func reportPercentiles(_ list: [Double]) {
+        percentiles = list
+        for i in cases.indices {
+            if let h = cases[i].histogram?.live { cases[i].latency?.report(list, from: h) }
+            for r in cases[i].repeats?.indices ?? (0 ..< 0) {
+                if let h = cases[i].repeats?[r].histogram?.live { cases[i].repeats?[r].latency?.report(list, from: h) }
+                if var o = cases[i].repeats?[r].openLoop { o.report(list); cases[i].repeats?[r].openLoop = o }
+            }
+            if var o = cases[i].openLoop { o.report(list); cases[i].openLoop = o }
+        }
+    }
+
+    /// The percentile columns of this result's tables: its `--percentiles`, else the standard five.
+    public var percentileColumns: [Double] { percentiles ?? ReportedPercentiles.standardColumns }
+}
+
+extension OpenLoopSummary {
+    mutating func report(_ list: [Double]) {
+        if let h = responseTimeHistogram?.live { responseTime.report(list, from: h) }
+        if let h = issueLagHistogram?.live { issueLag.report(list, from: h) }
+    }
+}
