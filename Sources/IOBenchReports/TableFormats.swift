@@ -108,6 +108,9 @@ public enum MarkdownReport {
             }
         }
 
+        if let t = ReportContent.targetTable(r) {
+            out += "\n**" + escape(ReportContent.targetsTitle(t.keys)) + "**\n\n" + table(t.headers, t.rows)
+        }
         let profile = ReportContent.profileLines(r.cases)
         if !profile.isEmpty {
             out += "\n**Where the CPU went** (`--profile`)\n\n" + profile.map { "- \(escape($0.trimmingCharacters(in: .whitespaces)))\n" }.joined()

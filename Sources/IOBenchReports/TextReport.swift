@@ -55,6 +55,9 @@ public enum TextReport {
         }
         out += table(headers: headers, rows: rows)
         if let overhead = ReportContent.toolOverheadLine(r.cases) { out += overhead + "\n" }
+        if let t = ReportContent.targetTable(r) {
+            out += "\n" + ReportContent.targetsTitle(t.keys) + "\n" + table(headers: t.headers, rows: t.rows)
+        }
 
         let openRows = ReportContent.openLoopRows(r.cases)
         if !openRows.isEmpty {

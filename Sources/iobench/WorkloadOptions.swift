@@ -42,7 +42,7 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seed of the offset generator; the same seed gives the same offsets.", valueName: "n"))
     var seed: UInt64 = 0x10BE_4C11
 
-    @Option(name: .long, help: ArgumentHelp("File or block device to read (block devices are opened read-only). A missing file is created and filled. Default: iobench.dat in --dir. Repeatable: --target LABEL=PATH runs every case on every target, each case identified by its id and LABEL (default: the file name); LABEL is 1-32 of A-Z a-z 0-9 . _ - (e.g. ext4=/mnt/ext4/t.dat). A path that exists is always a path, '=' or not.", valueName: "[label=]path"),
+    @Option(name: .long, help: ArgumentHelp("File or block device to read (block devices are opened read-only). A missing file is created and filled. Default: iobench.dat in --dir. Repeatable: --target LABEL=PATH runs every case on every target, each case identified by its id and LABEL (default: the file name); LABEL is 1-32 of A-Z a-z 0-9 . _ - (e.g. ext4=/mnt/ext4/t.dat). A comma list is several targets (--target A,B); a path that exists is always one path, '=' or ',' in it or not.", valueName: "[label=]path"),
             completion: .file())
     var target: [String] = []
 
@@ -82,7 +82,7 @@ struct WorkloadOptions: ParsableArguments {
 
     /// Fills the workload half of `request`: text values parsed, each error naming its option.
     func apply(to request: inout RunRequest) throws {
-        request.targets = target
+        request.targets = try RunTargets.expandLists(target)
         request.scratchDirectory = dir
         request.engines = engine
         request.classes = pathClasses

@@ -232,4 +232,35 @@ final class MultiTargetTests: XCTestCase {
         XCTAssertEqual(cj["missing_in_new"] as? [String], [])
         XCTAssertEqual(cj["missing_in_base"] as? [String], [])
     }
+
+    /// `--target A,B` is two targets, and the text, Markdown and HTML reports put them side
+    /// by side: one row per case with each target's IOPS and p99 and the IOPS ratio.
+    func testCommaListOfTargetsReportsThemSideBySide() throws {
+        let a = dir.file("a.dat"), b = dir.file("b.dat"), out = dir.file("ab.json")
+        let r = try CLI.run(["run", "--target", "\(a),fast=\(b)", "--output", out] + quick)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((try json(out)["targets"] as? [[String: Any]])?.map { $0["key"] as? String }, ["a.dat", "fast"])
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let title = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("targets side by side") }, r.stdout)
+        XCTAssertEqual(lines[title + 1].split(separator: " ").filter { !$0.isEmpty },
+                       ["case", "a.dat", "IOPS", "a.dat", "p99", "fast", "IOPS", "fast", "p99", "fast/a.dat"])
+        for label in ["psync 4k QD1", "io_uring 4k QD4"] {
+            let row = try XCTUnwrap(lines[(title + 2)...].first { $0.hasPrefix(label + " ") }, "\(label) in \(r.stdout)")
+            XCTAssertNotNil(row.range(of: #"×[0-9.]+$"#, options: .regularExpression), row)
+        }
+        let md = try CLI.run(["report", out, "--format", "markdown"])
+        XCTAssertTrue(md.stdout.contains("targets side by side") && md.stdout.contains("| fast/a.dat |"), md.stdout)
+        let html = try CLI.run(["report", out, "--format", "html"])
+        XCTAssertTrue(html.stdout.contains("<h3>Targets side by side</h3>"), html.stderr)
+        // A path that exists is one target, ',' in its name or not; an empty item is refused.
+        let comma = dir.file("x,y.dat"), one = dir.file("one.json")
+        try FileManager.default.copyItem(atPath: a, toPath: comma)
+        let single = try CLI.run(["run", "--target", comma, "--output", one] + quick)
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertNil(try json(one)["targets"], "x,y.dat exists: one target")
+        XCTAssertTrue(cases(try json(one)).allSatisfy { $0["target_key"] == nil })
+        let empty = try CLI.run(["run", "--target", "\(a),"] + quick)
+        XCTAssertEqual(empty.status, 2, empty.stderr)
+        XCTAssertTrue(empty.stderr.contains("empty item"), empty.stderr)
+    }
 }

@@ -11,6 +11,23 @@ public enum RunTargets {
         return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
     }
 
+    /// `--target A,B` is `--target A --target B`: an argument that is not an existing
+    /// path and holds ',' is a list (each item `PATH` or `LABEL=PATH`). A path that exists
+    /// is one target even with a ',' in its name.
+    public static func expandLists(_ targets: [String]) throws(IOBenchError) -> [String] {
+        var out: [String] = []
+        for arg in targets {
+            var st = stat()
+            guard lstat(arg, &st) != 0, arg.contains(",") else { out.append(arg); continue }
+            let items = arg.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard !items.contains(where: \.isEmpty) else {
+                throw .badInput("--target '\(Units.printable(arg))' has an empty item; write --target A,B (or --target A --target B)")
+            }
+            out += items
+        }
+        return out
+    }
+
     /// `PATH` or `LABEL=PATH`. An argument naming an existing path is that path even when
     /// it holds '='. Otherwise text before the first '=' with no '/' in it is meant as a
     /// label and must be a valid one (a typo is refused, never created as a file); PATH

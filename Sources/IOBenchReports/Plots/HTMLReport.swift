@@ -123,6 +123,10 @@ public enum HTMLReport {
 
         h += "<h3>Results</h3>\n"
         h += resultsTable(r.cases, columns: r.percentileColumns)
+        if let t = ReportContent.targetTable(r) {
+            h += "<h3>Targets side by side</h3>\n<p class=\"note\">\(e(ReportContent.targetsTitle(t.keys)))</p>\n"
+            h += table(t.headers, t.rows, numeric: Set(1 ..< t.headers.count))
+        }
         let openRows = ReportContent.openLoopRows(r.cases)
         if !openRows.isEmpty {
             h += "<h3>Latency at a given rate (open loop)</h3>\n"
