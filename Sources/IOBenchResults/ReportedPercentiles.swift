@@ -6,6 +6,10 @@ import IOBenchPlatform
 /// standard 13. Each value comes from the summary's own histogram, which stays whole in
 /// the result, so `compare` (which gates from histograms) and later reports lose nothing.
 public enum ReportedPercentiles {
+    /// The encoder's note of the list a result's JSON shows (every summary keeps the
+    /// standard percentiles too, for the reports that read p50, p99 and p99.9).
+    public static let userInfoKey = CodingUserInfoKey(rawValue: "iobench.reportedPercentiles")!
+
     /// The standard table columns when a result has no list of its own.
     public static let standardColumns: [Double] = [50, 90, 99, 99.9, 99.99]
 
@@ -26,9 +30,10 @@ public enum ReportedPercentiles {
 }
 
 extension LatencySummary {
-    /// The summary with `list` as its percentiles, read from `h` (its own histogram).
+    /// The summary with `list` and the standard percentiles, read from `h` (its own
+    /// histogram); the JSON shows only `list` (see `encode(to:)`).
     mutating func report(_ list: [Double], from h: LatencyHistogram) {
-        percentiles = list.map { PercentileValue(percentile: $0, valueNs: h.value(atPercentile: $0)) }
+        percentiles = Array(Set(list + Self.reportedPercentiles)).sorted().map { PercentileValue(percentile: $0, valueNs: h.value(atPercentile: $0)) }
         clampPercentiles()
     }
 }
@@ -55,5 +60,25 @@ extension OpenLoopSummary {
     mutating func report(_ list: [Double]) {
         if let h = responseTimeHistogram?.live { responseTime.report(list, from: h) }
         if let h = issueLagHistogram?.live { issueLag.report(list, from: h) }
+    }
+}
+
+extension LatencySummary {
+    /// As synthesized, except that with a `--percentiles` list in the encoder's userInfo
+    /// only those percentiles are written.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(count, forKey: .count)
+        try c.encode(minNs, forKey: .minNs)
+        try c.encode(maxNs, forKey: .maxNs)
+        try c.encode(meanNs, forKey: .meanNs)
+        try c.encodeIfPresent(sumNs, forKey: .sumNs)
+        try c.encode(stddevNs, forKey: .stddevNs)
+        try c.encode(outOfRange, forKey: .outOfRange)
+        if let list = encoder.userInfo[ReportedPercentiles.userInfoKey] as? [Double] {
+            try c.encode(percentiles.filter { list.contains($0.percentile) }, forKey: .percentiles)
+        } else {
+            try c.encode(percentiles, forKey: .percentiles)
+        }
     }
 }

@@ -9,6 +9,7 @@ extension RunResult {
     public func jsonData() throws -> Data {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let percentiles { enc.userInfo[ReportedPercentiles.userInfoKey] = percentiles }
         return try enc.encode(self)
     }
 
@@ -37,7 +38,7 @@ extension RunResult {
         guard version == currentSchemaVersion else {
             throw .badInput("\(source) has schema version \(version); this iobench reads version \(currentSchemaVersion)")
         }
-        let result: RunResult
+        var result: RunResult
         do {
             result = try JSONDecoder().decode(RunResult.self, from: data)
         } catch let damaged as DamagedHistogram {
@@ -46,6 +47,9 @@ extension RunResult {
             throw .badInput("\(source) is a malformed iobench result: \(Units.printable("\(error)"))")
         }
         try result.validateHistograms(source: source)
+        // Written with --percentiles: the standard percentiles the reports use come back
+        // from the histograms (the file lists only the asked ones).
+        if let list = result.percentiles { result.reportPercentiles(list) }
         return result
     }
 }

@@ -33,7 +33,12 @@ final class ReportingOptionsTests: XCTestCase {
         XCTAssertEqual(result.percentiles, [50, 99, 99.9])
         let c = try XCTUnwrap(result.cases.first)
         let h = try XCTUnwrap(c.histogram?.live)
-        XCTAssertEqual(c.latency?.percentiles.map(\.percentile), [50, 99, 99.9])
+        let raw = try XCTUnwrap(RunJSON(file: new)?.cases.first?["latency"] as? [String: Any])
+        XCTAssertEqual((raw["percentiles"] as? [[String: Any]])?.map { ($0["percentile"] as? NSNumber)?.doubleValue }, [50, 99, 99.9],
+                       "the file lists exactly the asked percentiles")
+        // Read back, every summary has the standard ones too (from the histogram), for the
+        // reports that show p90 or p99.99 whatever the list.
+        XCTAssertEqual(Set(c.latency?.percentiles.map(\.percentile) ?? []), Set(LatencySummary.reportedPercentiles + [50, 99, 99.9]))
         for p in c.latency?.percentiles ?? [] {
             XCTAssertEqual(p.valueNs, min(h.value(atPercentile: p.percentile), c.latency!.maxNs), "p\(p.percentile)")
         }
@@ -41,6 +46,17 @@ final class ReportingOptionsTests: XCTestCase {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let valid = sh("python3 '\(repo)/scripts/validate-json.py' --strict '\(repo)/docs/schema/result.schema.json' '\(new)'")
         XCTAssertEqual(valid.status, 0, "the result of --percentiles against its schema: \(valid.output)")
+
+        // Formats with fixed columns still have every value: CSV's p90 and p99.99, JUnit's p99.
+        let csv = try CLI.run(args + ["--percentiles", "50", "--format", "csv"])
+        let rows = csv.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let head = try XCTUnwrap(rows.first), row = try XCTUnwrap(rows.dropFirst().first)
+        for column in ["p50_ns", "p90_ns", "p99_ns", "p99_99_ns"] {
+            let i = try XCTUnwrap(head.firstIndex(of: column), "\(head)")
+            XCTAssertGreaterThan(Int(row[i]) ?? 0, 0, "\(column) with --percentiles 50: \(csv.stdout)")
+        }
+        let junit = try CLI.run(args + ["--percentiles", "50", "--format", "junit"])
+        XCTAssertNil(junit.stdout.range(of: "p99 0ns"), junit.stdout)
 
         XCTAssertEqual(try CLI.run(args + ["--output", base]).status, 0)
         let cmp = try CLI.run(["compare", base, new, "--format", "json"])
