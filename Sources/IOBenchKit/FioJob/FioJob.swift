@@ -52,7 +52,8 @@ public struct FioJob: Sendable {
             }
         }
         // fio starts sections without stonewall together; iobench never runs two at once.
-        if let s = sections.dropFirst().first(where: { $0["stonewall"] == nil }) {
+        let stonewalled = { (s: FioJobSection) in s["stonewall"].map { (try? FioValues.flag($0.value).get()) == true } ?? false }
+        if let s = sections.dropFirst().first(where: { !stonewalled($0) }) {
             job.notes.append("\(s.location): fio runs [\(s.name)] at the same time as the sections before it (no stonewall); iobench runs every section on its own, one after another")
         }
         var seenNotes = Set<String>()
