@@ -336,4 +336,50 @@ final class FioJobParserTests: XCTestCase {
         let sizes = try job(head + "rw=randread\n[a]\n[b]\nsize=16m\niodepth=2\nioengine=libaio\n")
         XCTAssertTrue(refusal { try sizes.apply(to: &r2) }.contains("iobench reads one region per file"))
     }
+
+    /// Random job files built from the pieces that matter (sections, units, `${VAR}`,
+    /// comments, includes, odd values): reading and mapping never traps, and every
+    /// refusal is bad input on one line.
+    func testRandomJobFilesAreReadOrRefusedOnOneLine() throws {
+        var rng = SplitMix64(seed: 0xF10)
+        let keys = ["bs", "size", "runtime", "ramp_time", "iodepth", "numjobs", "number_ios", "rate_iops", "cpus_allowed",
+                    "iodepth_batch", "iodepth_batch_complete", "randseed", "percentile_list", "kb_base", "rw", "ioengine",
+                    "filename", "directory", "hipri", "time_based", "direct", "stonewall", "offset"]
+        var refused = 0
+        for _ in 0 ..< 3000 {
+            var lines = ["[global]", "filename=\(dir)/t.dat", "direct=1", "size=1m"]
+            for _ in 0 ..< Int.random(in: 1 ... 8, using: &rng) {
+                switch Int.random(in: 0 ..< 10, using: &rng) {
+                case 0: lines.append(["[a]", "[b]", "[global]", "[", "[]", "[x] ; c", "include nowhere.fio"].randomElement(using: &rng)!)
+                case 1: lines.append(["; c", "# c", "", "   ", "time_based", "${V}=1", "=4k"].randomElement(using: &rng)!)
+                case 2: lines.append(keys.randomElement(using: &rng)! + "=" + InputGenerator.sizeLike(&rng))
+                case 3: lines.append(keys.randomElement(using: &rng)! + "=" + InputGenerator.durationLike(&rng))
+                default: lines.append(keys.randomElement(using: &rng)! + "=" + InputGenerator.string(&rng) + (Bool.random(using: &rng) ? "${V}" : ""))
+                }
+            }
+            if !lines.contains(where: { $0 == "[a]" || $0 == "[b]" }) { lines.insert("[a]", at: 4) }
+            let text = lines.joined(separator: "\n")
+            if let e = refusalOf(text) {
+                refused += 1
+                XCTAssertEqual(e.exitCode, 2, "\(e) for:\n\(text)")
+                XCTAssertFalse(e.description.contains("\n"), "one line: \(e.description)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 100, "the generator reaches the refusals")
+        XCTAssertLessThan(refused, 3000, "and the accepted side too")
+    }
+
+    /// The error reading, mapping and planning the cases of `text` gives, or nil.
+    func refusalOf(_ text: String) -> IOBenchError? {
+        do throws(IOBenchError) {
+            let sections = try FioJobFile.parse(text: text, file: "fuzz.fio", environment: ["V": "4k"])
+            let job = try FioJob.map(sections, file: "fuzz.fio")
+            var request = RunRequest()
+            try job.apply(to: &request)
+            _ = try request.specs()
+            return nil
+        } catch {
+            return error
+        }
+    }
 }

@@ -146,6 +146,7 @@ struct FioSectionMapper {
             }
             return FioValues.size(read, kbBase: s.kbBase)
         } ?? 4096
+        if bytes == 0, let s = section["bs"] { throw fail(s, "a block is at least 1 byte (a multiple of the logical block size); write e.g. bs=4k") }
         return Int(clamping: bytes)
     }
 
