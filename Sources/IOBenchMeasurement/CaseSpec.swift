@@ -34,6 +34,9 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     /// `--load`: the rate is this percentage of the peak IOPS the same setting measured
     /// closed-loop earlier in the run; the id then names the percentage, not the rate.
     public var loadPercent: Double?
+    /// `run --fio-job`: the job file's section this case came from. It is the case's
+    /// label, and not part of its id (the same settings given as flags compare with it).
+    public var fioSection: String?
 
     public init(engine: EngineKind) { self.engine = engine }
 
@@ -45,6 +48,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
         case rateIOPS = "rate_iops"
         case arrival
         case loadPercent = "load_percent"
+        case fioSection = "fio_section"
         case blockSize = "bs"
         case queueDepth = "iodepth"
         case runtimeNs = "runtime_ns"
@@ -97,6 +101,7 @@ public struct CaseSpec: Codable, Sendable, Equatable {
     }
 
     public var label: String {
+        if let fioSection { return fioSection }
         var s = "\(engine.rawValue) \(Units.formatSize(UInt64(blockSize))) QD\(queueDepth)"
         if jobs > 1 { s += " x\(jobs)" }
         if pattern == .sequential { s += " seq" }
@@ -199,6 +204,7 @@ extension CaseSpec {
         rateIOPS = try c.decodeIfPresent(Double.self, forKey: .rateIOPS)
         arrival = try c.decodeIfPresent(ArrivalProcess.self, forKey: .arrival) ?? .uniform
         loadPercent = try c.decodeIfPresent(Double.self, forKey: .loadPercent)
+        fioSection = try c.decodeIfPresent(String.self, forKey: .fioSection)
     }
 }
 

@@ -24,12 +24,20 @@ struct RunCommand: ParsableCommand {
         filesystem alike. With one target there is no label: ids are as always, and stored \
         baselines keep matching.
 
+        An fio job file: --fio-job FILE runs each job section as one case, labelled with \
+        the section's name (fio's [global] sections, include, ${VAR}, kb_base and its units \
+        as fio reads them). Keys iobench cannot honour are refused (exit 2, naming the line \
+        and the key) unless listed in --fio-ignore; direct=1 is required. Sections run one \
+        after another (fio runs sections without stonewall at the same time). The mapping \
+        and what differs from fio: docs/fio.md.
+
         Examples:
           iobench                                   compare all engines on the scratch file
           iobench run --engine io_uring --iodepth 32 --runtime 10s
           iobench run --engine io_uring --iodepth 128 --fixed-buffers --registered-files --submit-batch 32
           iobench run --target /dev/loop0 --engine libaio --iodepth 1,32 --format json --output out.json
           iobench run --target ext4=/mnt/ext4/t.dat --target xfs=/mnt/xfs/t.dat --engine io_uring --iodepth 1,32 --repeat 5 --output fs.json
+          iobench run --fio-job randread.fio --section psync-qd1,uring-qd16 --format json --output fio.json
         """
     )
 
@@ -45,11 +53,18 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Profile")
     var profiling: ProfileOptions
 
+    @OptionGroup(title: "fio job file")
+    var fio: FioJobOptions
+
     /// The request these options describe.
     func makeRequest() throws -> RunRequest {
         var request = RunRequest()
         try workload.apply(to: &request)
         request.engineOptions = engines.engineOptions
+        if let job = try fio.load(arguments: CommandLine.arguments) {
+            try job.apply(to: &request)
+            for note in job.notes { StandardError.write("iobench: note: \(Units.printable(note))\n") }
+        }
         try out.apply(to: &request)
         try profiling.apply(to: &request)
         request.showProgress = !out.noProgress && isatty(2) == 1

@@ -8,6 +8,11 @@ public enum RunFiles {
     /// output rule (`OutputGuard`) allows writing it. `--plot DIR` is created now.
     /// `specs` and `labels` name the `--hgrm` and `--profile-folded` files.
     public static func check(_ o: RunOutputs, guard outputs: OutputGuard, specs: [CaseSpec] = [], labels: [String?] = [nil]) throws(IOBenchError) {
+        try check(o, guard: outputs, cases: labels.flatMap { l in specs.map { (id: $0.id, label: l) } })
+    }
+
+    /// As above, with the case id and target label of each per-case file.
+    public static func check(_ o: RunOutputs, guard outputs: OutputGuard, cases: [(id: String, label: String?)]) throws(IOBenchError) {
         // --plot's directory first: another output may be named inside it.
         if let plotDir = o.plotDirectory { try PlotFiles.makeDirectory(plotDir, option: "--plot") }
         var files = [("--output", o.json), ("--hist-log", o.histLog)].compactMap { o, p in p.map { (o, $0) } }
@@ -28,12 +33,10 @@ public enum RunFiles {
                 let e = Errno.current
                 throw .badInput("\(option) \(dir) is not writable (\(e)); choose a directory you may write")
             }
-            for label in labels {
-                for spec in specs {
-                    let file = dir + "/" + caseFileName(id: spec.id, label: label, extension: ext)
-                    try outputs.check(file, option: option, perCase: true)
-                    files.append((option, file))
-                }
+            for c in cases {
+                let file = dir + "/" + caseFileName(id: c.id, label: c.label, extension: ext)
+                try outputs.check(file, option: option, perCase: true)
+                files.append((option, file))
             }
         }
         if let plotDir = o.plotDirectory {

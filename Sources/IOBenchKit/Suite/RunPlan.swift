@@ -6,10 +6,13 @@ import Glibc
 /// file is created or any read measured, so a mistake costs no run.
 public struct RunPlan {
     public let request: RunRequest
-    /// The cases run on every named target.
+    /// Every case of the run: each runs on every named target, unless the request lists
+    /// its cases with their targets (`targetSpecs`).
     public let specs: [CaseSpec]
     /// Resolved targets with their labels (nil for a run of one target).
     public let targets: [(label: String?, path: String)]
+    /// The cases of each target, in the order of `targets`.
+    public let targetSpecs: [[CaseSpec]]
     let outputs: OutputGuard
 
     /// Everything that needs no file created: rounds, cases, targets, output paths
@@ -27,6 +30,7 @@ public struct RunPlan {
             throw .badInput("--hist-interval \(Units.formatDuration(request.outputs.histIntervalNs)) is too short; use 10ms or more")
         }
         targets = try RunTargets.resolve(request.targets, scratchDirectory: request.scratchDirectory)
+        targetSpecs = request.specsByTarget(specs, targetCount: targets.count)
         let first = targets[0].path
         // Outputs never replace a target (nor the default suite's fragmented file), nor a
         // file that is not iobench's own without --force-overwrite: checked before anything runs.
@@ -43,13 +47,15 @@ public struct RunPlan {
         let loadSpecs = (request.loads ?? []).flatMap { load in
             specs.map { s -> CaseSpec in var t = s; t.loadPercent = load; t.arrival = request.arrival; return t }
         }
-        try RunFiles.check(request.outputs, guard: outputs, specs: specs + loadSpecs, labels: targets.map(\.label))
-        for t in targets {
+        // --load is not taken with listed cases, so its cases belong to every target.
+        let perCase = zip(targets, targetSpecs).flatMap { t, specs in (specs + loadSpecs).map { (id: $0.id, label: t.label) } }
+        try RunFiles.check(request.outputs, guard: outputs, cases: perCase)
+        for (t, specs) in zip(targets, targetSpecs) {
             if let lbs = Target.probeLogicalBlockSize(path: t.path), let s = specs.first(where: { $0.blockSize % lbs != 0 }) {
                 throw .badInput("--bs \(s.blockSize) is not a multiple of the logical block size at \(t.path) (\(lbs) bytes); use a multiple of \(lbs), e.g. --bs 4k")
             }
         }
-        if request.engines != nil {
+        if request.namesEngines {
             for s in specs { try RunSession.preflight(s.engine) }
         }
         if request.clock == .tsc, request.clockCalibrationOverride == nil, let refusal = Self.clockRefusal(TSCSupport.unusableReason()) {
@@ -84,8 +90,8 @@ public struct RunPlan {
     /// is not lost. `stop` ends the run early, file creation included.
     public func run(stop: ManagedAtomic<Bool> = ManagedAtomic(false), log: @escaping (String) -> Void = { _ in }) throws -> RunOutcome {
         var batches: [CaseBatch] = []
-        for t in targets {
-            var target = TargetRequest(path: t.path, size: request.regionSize)
+        for (index, (t, specs)) in zip(targets, targetSpecs).enumerated() {
+            var target = TargetRequest(path: t.path, size: request.regionSize(ofTarget: index))
             target.forceOverwrite = request.forceOverwrite
             let opened = try Target.open(target, log: log)
             if let other = batches.first(where: { RunTargets.sameFile($0.target, opened) }) {
@@ -118,7 +124,7 @@ public struct RunPlan {
         session.profileUserFrames = request.profileUserFrames
         session.clockCalibrationOverride = request.clockCalibrationOverride
         session.log = log
-        var result = session.run(batches, skipUnsupported: request.engines == nil, repeats: request.rounds)
+        var result = session.run(batches, skipUnsupported: !request.namesEngines, repeats: request.rounds)
         if let loads = request.loads, !result.interrupted {
             // The curve: open-loop cases at each load of the peaks just measured, on the
             // named targets (not the default suite's class batch).

@@ -12,6 +12,17 @@ public struct ClassChoice: Sendable, Equatable {
     }
 }
 
+/// A case given whole (a fio job file's section) with the target it reads.
+public struct ListedCase: Sendable {
+    public var spec: CaseSpec
+    /// Index into `RunRequest.targets`.
+    public var target: Int
+    public init(spec: CaseSpec, target: Int) {
+        self.spec = spec
+        self.target = target
+    }
+}
+
 /// Files a run writes besides its report, each checked before anything is measured.
 public struct RunOutputs: Sendable {
     /// The JSON result (`--output`).
@@ -55,6 +66,13 @@ public struct RunRequest: Sendable {
     public var cpus: [Int] = []
     /// Nil: the whole target; 1 GiB for a new file.
     public var regionSize: UInt64?
+    /// A region size per target, by index into `targets` (a fio job file's `size=` per
+    /// file); a missing or nil entry is `regionSize`.
+    public var targetRegionSizes: [UInt64?] = []
+    /// Cases given one by one, each on its own target (`--fio-job`), in place of the
+    /// product engines × depths × classes; `verify`, `continueOnError` and
+    /// `latencySample` still apply to every one.
+    public var listedCases: [ListedCase]?
     /// Measured time per case (per round). Nil: 3 s, 500 ms in the default suite.
     public var runtimeNs: UInt64?
     /// Reads per job instead of a runtime.
@@ -106,7 +124,23 @@ public struct RunRequest: Sendable {
 
     /// No engine, class or target named: compare the engines on the scratch file, then
     /// the path classes on a fragmented scratch file.
-    public var isDefaultSuite: Bool { engines == nil && classes == nil && targets.isEmpty }
+    public var isDefaultSuite: Bool { engines == nil && classes == nil && targets.isEmpty && listedCases == nil }
+
+    /// The user named the engines (with --engine, or case by case): one the machine
+    /// cannot run fails the run instead of being skipped.
+    public var namesEngines: Bool { engines != nil || listedCases != nil }
+
+    /// The region to read on target `index`.
+    public func regionSize(ofTarget index: Int) -> UInt64? {
+        index < targetRegionSizes.count ? targetRegionSizes[index] ?? regionSize : regionSize
+    }
+
+    /// The cases of each of `targetCount` targets, from `specs()`: all of them on every
+    /// target, or each listed case on its own.
+    func specsByTarget(_ specs: [CaseSpec], targetCount: Int) -> [[CaseSpec]] {
+        guard let listedCases else { return Array(repeating: specs, count: targetCount) }
+        return (0 ..< targetCount).map { t in zip(listedCases, specs).filter { $0.0.target == t }.map(\.1) }
+    }
 
     public var rounds: Int { repeats ?? (isDefaultSuite ? Self.defaultSuiteRounds : 1) }
 
@@ -163,6 +197,7 @@ public struct RunRequest: Sendable {
         guard latencySample >= 0 && latencySample <= 1_000_000 else {
             throw .badInput("--latency-sample \(latencySample) is invalid; use 1 (every read), N up to 1000000 (1 commit in N), or --no-latency")
         }
+        if let listedCases { return try listedSpecs(listedCases) }
         if let loads {
             guard rates == nil else {
                 throw .badInput("--load and --rate-iops both set the open loop's rate; use one (--load takes percentages of the peak measured first)")
@@ -218,6 +253,26 @@ public struct RunRequest: Sendable {
         if let queueDepths, self.engines != nil, descriptors.allSatisfy(\.isSynchronous), depths != [1] {
             let names = descriptors.map(\.kind.rawValue).joined(separator: ",")
             throw .badInput("--iodepth \(queueDepths.map(String.init).joined(separator: ",")) with \(names): sync engines keep one read in flight; use --iodepth 1, or an async engine (libaio, io_uring)")
+        }
+        return specs
+    }
+
+    /// The listed cases with the run's own settings (verify, errors, latency sampling).
+    private func listedSpecs(_ listed: [ListedCase]) throws(IOBenchError) -> [CaseSpec] {
+        guard loads == nil, rates == nil, classes == nil, engines == nil else {
+            throw .badInput("cases given one by one take no --engine, --class, --rate-iops or --load")
+        }
+        var specs: [CaseSpec] = []
+        for c in listed {
+            guard c.target >= 0 && c.target < max(1, targets.count) else {
+                throw .badInput("a listed case names target \(c.target + 1) of \(targets.count)")
+            }
+            var s = c.spec
+            s.verify = verify
+            s.continueOnError = continueOnError
+            s.latencySample = latencySample
+            try s.validate()
+            specs.append(s)
         }
         return specs
     }
