@@ -53,6 +53,7 @@ struct OutputOptions: ParsableArguments {
             }
             request.statusIntervalNs = isatty(2) == 1 && !noProgress ? nil : ns
         }
-        request.percentiles = try percentiles.map { try ReportedPercentiles.parse($0) }
+        // Beside --fio-job, the command line's list wins over the job's percentile_list.
+        if let percentiles { request.percentiles = try ReportedPercentiles.parse(percentiles) }
     }
 }

@@ -8,7 +8,7 @@ public struct FioJob: Sendable {
     public var file: String
     public var cases: [FioJobCase]
     /// `percentile_list`, when the sections give one (all the same list). Read, checked
-    /// and kept, but not used yet: the report's percentiles are fixed.
+    /// and reported as `--percentiles` would (a `--percentiles` on the command line wins).
     public var percentiles: [Double]?
     /// One line each for stderr: where iobench follows fio in a way the file does not
     /// say (a sync engine's depth capped at 1, a `${VAR}` that is not set).
@@ -44,11 +44,6 @@ public struct FioJob: Sendable {
             for s in section.settings.values.sorted(by: { $0.location < $1.location })
             where !s.unsetVariables.isEmpty && seenUnset.insert(s.location).inserted {
                 job.notes.append("\(s.location): ${\(s.unsetVariables.joined(separator: "}, ${"))} not set: expanded to nothing, as fio does")
-            }
-        }
-        for section in sections {
-            if let p = section["percentile_list"] {
-                job.notes.append("\(p.location): percentile_list is read but not used yet: the report shows iobench's own percentiles")
             }
         }
         // fio starts sections without stonewall together; iobench never runs two at once.
@@ -123,6 +118,7 @@ public struct FioJob: Sendable {
             }
         }
         request.targets = targets
+        if let percentiles { request.percentiles = Array(Set(percentiles)).sorted() }
         request.targetRegionSizes = regions
         request.listedCases = listed
     }
