@@ -61,6 +61,12 @@ final class FioJobTests: XCTestCase {
             XCTAssertEqual(config["runtime_ns"] as? Int, 30_000_000_000)
         }
         XCTAssertTrue(r.stderr.contains("iobench: note: \(job):13: fio runs [uring-qd8] at the same time"), r.stderr)
+        // The result, fio_section and all, against the schema (every field declared).
+        let saved = dir.file("two.json")
+        try r.stdout.write(toFile: saved, atomically: true, encoding: .utf8)
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let valid = sh("python3 '\(repo)/scripts/validate-json.py' --strict '\(repo)/docs/schema/result.schema.json' '\(saved)'")
+        XCTAssertEqual(valid.status, 0, valid.output)
 
         // The text report names the sections; --section runs one.
         let text = try CLI.run(["run", "--fio-job", job, "--section", "uring-qd8", "--no-progress"])
