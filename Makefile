@@ -22,11 +22,12 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib $(LAYER_CHECK)
 
 ## A man page per subcommand (swift-argument-parser's generate-manual, run on the release
-## binary) in .build/man.
+## binary; scripts/ascii-help.sh spells µ, Δ, ± in ASCII, which generate-manual drops) in .build/man.
 man: release
 	$(SWIFT) build -c release --product generate-manual
 	rm -rf .build/man && mkdir -p .build/man
-	.build/release/generate-manual .build/release/iobench --multi-page --authors "iobench developers" -o .build/man
+	IOBENCH_BINARY=.build/release/iobench .build/release/generate-manual scripts/ascii-help.sh --multi-page \
+		--authors "iobench developers" -o .build/man
 
 ## The binary, man pages, bash/zsh/fish completions and JSON Schemas under DESTDIR/PREFIX.
 PREFIX ?= /usr/local

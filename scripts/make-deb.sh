@@ -30,6 +30,7 @@ Architecture: $arch
 Maintainer: ${DEB_MAINTAINER:-iobench developers <iobench@localhost>}
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
 Depends: $depends
+Recommends: bash-completion
 Section: admin
 Priority: optional
 Description: block-I/O latency benchmark for Linux

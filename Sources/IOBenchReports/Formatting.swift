@@ -18,7 +18,7 @@ public enum Fmt {
 
     /// A percentile as a column name's number: `50`, `99.9`, `99.999`.
     public static func percentile(_ p: Double) -> String {
-        p == p.rounded() ? String(Int(p)) : String(format: "%g", p)
+        p == p.rounded() ? String(Int(p)) : String(p)
     }
 
     /// Axis labels: `1µs`, `16µs`, `4ms`, `1s` (at most 3 significant digits, no decimals).

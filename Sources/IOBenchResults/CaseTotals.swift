@@ -161,8 +161,17 @@ extension RepeatSpread {
         self.init(count: units.count, iops: Spread(units.map(\.iops)),
                   meanNs: Spread(units.compactMap { $0.latency?.meanNs }),
                   cpuPerIONs: Spread(units.compactMap { $0.cpu?.perIONs }),
-                  percentilesNs: Dictionary(uniqueKeysWithValues: LatencySummary.reportedPercentiles.map { p in
+                  percentilesNs: Dictionary(uniqueKeysWithValues: Self.percentiles(of: units.map(\.latency)).map { p in
                       (RepeatSpread.key(p), Spread(units.compactMap { $0.latency?.value(at: p) }.map { Double($0) }))
                   }))
+    }
+}
+
+extension RepeatSpread {
+    /// The standard percentiles and any other every unit's summary has (`--percentiles`).
+    static func percentiles(of summaries: [LatencySummary?]) -> [Double] {
+        let present = summaries.compactMap { $0 }.map { Set($0.percentiles.map(\.percentile)) }
+        let common = present.dropFirst().reduce(present.first ?? []) { $0.intersection($1) }
+        return Array(common.union(LatencySummary.reportedPercentiles)).sorted()
     }
 }

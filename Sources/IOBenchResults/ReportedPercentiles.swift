@@ -49,6 +49,11 @@ extension RunResult {
                 if var o = cases[i].repeats?[r].openLoop { o.report(list); cases[i].repeats?[r].openLoop = o }
             }
             if var o = cases[i].openLoop { o.report(list); cases[i].openLoop = o }
+            // The spread across repeats gets the asked percentiles too.
+            if let repeats = cases[i].repeats, let spread = cases[i].spread, spread.count == repeats.count {
+                let more = RepeatSpread(units: repeats.map { ($0.iops, $0.latency, $0.cpu) })
+                cases[i].spread?.percentilesNs.merge(more.percentilesNs) { old, _ in old }
+            }
         }
     }
 
@@ -79,6 +84,24 @@ extension LatencySummary {
             try c.encode(percentiles.filter { list.contains($0.percentile) }, forKey: .percentiles)
         } else {
             try c.encode(percentiles, forKey: .percentiles)
+        }
+    }
+}
+
+extension RepeatSpread {
+    /// As synthesized, except that with a `--percentiles` list in the encoder's userInfo
+    /// only those percentiles' spreads are written, as for `latency.percentiles`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(count, forKey: .count)
+        try c.encode(iops, forKey: .iops)
+        try c.encode(meanNs, forKey: .meanNs)
+        try c.encode(cpuPerIONs, forKey: .cpuPerIONs)
+        if let list = encoder.userInfo[ReportedPercentiles.userInfoKey] as? [Double] {
+            let keys = Set(list.map(RepeatSpread.key))
+            try c.encode(percentilesNs.filter { keys.contains($0.key) }, forKey: .percentilesNs)
+        } else {
+            try c.encode(percentilesNs, forKey: .percentilesNs)
         }
     }
 }

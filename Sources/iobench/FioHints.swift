@@ -47,6 +47,18 @@ enum FioHints {
 
     static let writeModes: Set<String> = ["write", "randwrite", "rw", "readwrite", "randrw", "trim", "randtrim", "trimwrite"]
 
+    /// The hint for the fio option among `arguments` that the parser's `error` names, as
+    /// one line, or nil (another option is wrong: its own message is the one to show).
+    /// Outside `run`, the hint says the equivalent is run's.
+    static func hint(for arguments: [String], error: String, subcommand: String) -> String? {
+        guard var text = hint(for: arguments.filter { a in
+            let name = a.drop { $0 == "-" }.prefix { $0 != "=" }
+            return !name.isEmpty && error.contains("--\(name)")
+        }) else { return nil }
+        if subcommand != "run" { text += " (an option of 'iobench run'; 'iobench \(subcommand)' has no such option)" }
+        return text
+    }
+
     /// The hint for the first fio option among `arguments`, as one line, or nil.
     static func hint(for arguments: [String]) -> String? {
         for arg in arguments where arg.hasPrefix("-") && arg != "--" {

@@ -46,10 +46,10 @@ struct IOBench: ParsableCommand {
         } catch {
             // Help and --version are clean exits; every other parse failure is bad input (2).
             if exitCode(for: error) == .success { self.exit(withError: error) }
-            // An fio option name gets its iobench equivalent instead of "Unknown option".
-            let message = FioHints.hint(for: Array(CommandLine.arguments.dropFirst()))
-                ?? self.message(for: error).split(separator: "\n").joined(separator: "; ")
             let sub = CommandLine.arguments.dropFirst().first { ["run", "prepare", "inspect", "compare", "merge", "report", "lab"].contains($0) } ?? "run"
+            let parserMessage = self.message(for: error).split(separator: "\n").joined(separator: "; ")
+            // An fio option name gets its iobench equivalent instead of "Unknown option".
+            let message = FioHints.hint(for: Array(CommandLine.arguments.dropFirst()), error: parserMessage, subcommand: sub) ?? parserMessage
             StandardError.write("iobench: error: \(message) (see 'iobench \(sub) --help')\n")
             Foundation.exit(2)
         }

@@ -83,6 +83,10 @@ struct WorkloadOptions: ParsableArguments {
     /// Fills the workload half of `request`: text values parsed, each error naming its option.
     func apply(to request: inout RunRequest) throws {
         request.targets = try RunTargets.expandLists(target)
+        if request.targets.count > target.count {
+            // A new file's name with a comma would be split too: say how it was read.
+            StandardError.write("iobench: note: --target \(target.filter { $0.contains(",") }.joined(separator: " ")) read as \(request.targets.count) targets: \(request.targets.joined(separator: "  "))\n")
+        }
         request.scratchDirectory = dir
         request.engines = engine
         request.classes = pathClasses

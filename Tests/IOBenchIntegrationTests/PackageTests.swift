@@ -69,6 +69,8 @@ final class PackageTests: XCTestCase {
         }
         let page = try String(contentsOfFile: prefix + "/share/man/man1/iobench.run.1", encoding: .utf8)
         XCTAssertTrue(page.contains("--iodepth"), "the run man page documents its options")
+        // generate-manual drops non-ASCII characters: "values in µs" must not become "values in s".
+        XCTAssertTrue(page.contains("values in us") && !page.contains("values in s)"), "µ spelled in ASCII in the man page")
         let bash = try String(contentsOfFile: prefix + "/share/bash-completion/completions/iobench", encoding: .utf8)
         XCTAssertTrue(bash.contains("--iodepth") && bash.contains("complete"), "bash completion lists run's options")
 

@@ -70,6 +70,34 @@ final class ReportingOptionsTests: XCTestCase {
         }
     }
 
+    /// Results written with different lists merge from their histograms: the spread of
+    /// p99 covers every source, and the merged p99 (of the mixture) lies inside it. With
+    /// --repeat the spread covers the asked percentiles.
+    func testResultsWithDifferentListsMergeFromTheirHistograms() throws {
+        var files: [String] = []
+        for (i, list) in [["--percentiles", "33"], ["--percentiles", "50,99.99"], []].enumerated() {
+            let f = dir.file("m\(i).json")
+            let r = try CLI.run(["run", "--target", target, "--engine", "psync", "--number-ios", "3000", "--ramp-time", "0",
+                                 "--no-progress", "--output", f] + list)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            files.append(f)
+        }
+        let merged = dir.file("merged.json")
+        XCTAssertEqual(try CLI.run(["merge"] + files + ["-o", merged]).status, 0)
+        let c = try XCTUnwrap(RunJSON(file: merged)?.cases.first)
+        let spread = try XCTUnwrap((c["spread"] as? [String: Any])?["percentiles_ns"] as? [String: [String: Any]])
+        let p99 = try XCTUnwrap(spread["99"])
+        let lo = RunJSON.int(p99["min"]), hi = RunJSON.int(p99["max"])
+        let value = RunJSON.int(((c["latency"] as? [String: Any])?["percentiles"] as? [[String: Any]])?.first { ($0["percentile"] as? Double) == 99 }?["value_ns"])
+        XCTAssertGreaterThan(value, 0)
+        XCTAssertTrue(lo <= value && value <= hi, "merged p99 \(value) outside the sources' \(lo)...\(hi)")
+
+        let rep = try CLI.run(["run", "--target", target, "--engine", "psync", "--number-ios", "2000", "--ramp-time", "0", "--repeat", "3",
+                               "--percentiles", "33,99.95", "--format", "json", "--no-progress"])
+        let keys = ((RunJSON(rep.stdout)?.cases.first?["spread"] as? [String: Any])?["percentiles_ns"] as? [String: Any])?.keys.sorted()
+        XCTAssertEqual(keys, ["33", "99.95"], rep.stderr)
+    }
+
     /// With stderr a pipe (a CI log), one status line per interval while a case runs: the
     /// case, the elapsed time, IOPS and p99 so far, which settles on the final value.
     func testStatusIntervalPrintsLinesToALog() throws {
