@@ -119,8 +119,8 @@ final class PackageTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/usr/share/man/man1/iobench.run.1.gz"))
     }
 
-    /// `--version` and the JSON `tool` object tell the same build: version, commit (this
-    /// checkout's HEAD when the Makefile recorded it) and build date.
+    /// `--version` and the JSON `tool` object tell the same build: version, commit (one of
+    /// this checkout's, as the Makefile recorded it) and build date.
     func testVersionNamesTheCommitAndBuildDate() throws {
         let v = try CLI.run(["--version"])
         XCTAssertEqual(v.status, 0)
@@ -137,7 +137,38 @@ final class PackageTests: XCTestCase {
         let date = try XCTUnwrap(tool["build_date"] as? String)
         XCTAssertEqual(printed, "\(IOBenchVersion.string) (commit \(commit), built \(date))")
         XCTAssertNotNil(date.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression), date)
-        let head = sh("git -C '\(Self.repo)' rev-parse --short=12 HEAD").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !head.isEmpty { XCTAssertTrue(commit.hasPrefix(head), "built from \(commit), the checkout is at \(head)") }
+        // A commit of this repository (HEAD under `make test`, which records it before
+        // building; an earlier one after a bare `swift test` following new commits).
+        let hash = commit.replacingOccurrences(of: "-dirty", with: "")
+        XCTAssertNotNil(hash.range(of: #"^[0-9a-f]{12}$"#, options: .regularExpression), commit)
+        if sh("git -C '\(Self.repo)' rev-parse --git-dir").status == 0 {
+            let known = sh("git -C '\(Self.repo)' rev-parse --verify --quiet '\(hash)^{commit}'")
+            XCTAssertEqual(known.status, 0, "\(commit) is not a commit of this checkout")
+        }
+    }
+
+    /// scripts/build-info.sh records a checkout's HEAD (with -dirty for local changes) and
+    /// the date (SOURCE_DATE_EPOCH when set), and rewrites nothing when nothing changed.
+    func testBuildInfoRecordsHeadDirtyAndDate() throws {
+        let repo = dir.file("repo")
+        for d in ["scripts", "Sources/CIOBenchShim"] { try FileManager.default.createDirectory(atPath: repo + "/" + d, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: Self.repo + "/scripts/build-info.sh", toPath: repo + "/scripts/build-info.sh")
+        try "int x;\n".write(toFile: repo + "/Sources/CIOBenchShim/build_info.c", atomically: true, encoding: .utf8)
+        let git = "git -C '\(repo)' -c user.name=t -c user.email=t@t"
+        XCTAssertEqual(sh("\(git) init -q && \(git) add -A && \(git) commit -qm one").status, 0)
+        let head = sh("\(git) rev-parse --short=12 HEAD").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let header = repo + "/Sources/CIOBenchShim/build_info.h"
+        XCTAssertEqual(sh("SOURCE_DATE_EPOCH=1700000000 '\(repo)/scripts/build-info.sh'").status, 0)
+        var text = try String(contentsOfFile: header, encoding: .utf8)
+        XCTAssertTrue(text.contains("IOB_BUILD_COMMIT \"\(head)\""), text)
+        XCTAssertTrue(text.contains("IOB_BUILD_DATE \"2023-11-14\""), text)
+        let before = try FileManager.default.attributesOfItem(atPath: header)[.modificationDate] as? Date
+        usleep(20_000)
+        XCTAssertEqual(sh("SOURCE_DATE_EPOCH=1700000000 '\(repo)/scripts/build-info.sh'").status, 0)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: header)[.modificationDate] as? Date, before, "unchanged: not rewritten")
+        try "int y;\n".write(toFile: repo + "/Sources/CIOBenchShim/build_info.c", atomically: true, encoding: .utf8)
+        XCTAssertEqual(sh("'\(repo)/scripts/build-info.sh'").status, 0)
+        text = try String(contentsOfFile: header, encoding: .utf8)
+        XCTAssertTrue(text.contains("IOB_BUILD_COMMIT \"\(head)-dirty\""), text)
     }
 }
