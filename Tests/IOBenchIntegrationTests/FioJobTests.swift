@@ -64,8 +64,7 @@ final class FioJobTests: XCTestCase {
         // The result, fio_section and all, against the schema (every field declared).
         let saved = dir.file("two.json")
         try r.stdout.write(toFile: saved, atomically: true, encoding: .utf8)
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let valid = sh("python3 '\(repo)/scripts/validate-json.py' --strict '\(repo)/docs/schema/result.schema.json' '\(saved)'")
+        let valid = validateStrictly(saved)
         XCTAssertEqual(valid.status, 0, valid.output)
 
         // The text report names the sections; --section runs one.

@@ -10,8 +10,7 @@ import XCTest
 /// /usr/bin and purges. Building them here is not possible (`swift test` holds the build
 /// directory), so without them these tests skip and say how to make them.
 final class PackageTests: XCTestCase {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let repo = repositoryRoot
     static let release = repo + "/.build/release/iobench"
     var dir: ScratchDirectory!
 

@@ -43,8 +43,7 @@ final class ReportingOptionsTests: XCTestCase {
             XCTAssertEqual(p.valueNs, min(h.value(atPercentile: p.percentile), c.latency!.maxNs), "p\(p.percentile)")
         }
         XCTAssertEqual(h.count, c.ios, "the histogram holds every read")
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let valid = sh("python3 '\(repo)/scripts/validate-json.py' --strict '\(repo)/docs/schema/result.schema.json' '\(new)'")
+        let valid = validateStrictly(new)
         XCTAssertEqual(valid.status, 0, "the result of --percentiles against its schema: \(valid.output)")
 
         // Formats with fixed columns still have every value: CSV's p90 and p99.99, JUnit's p99.

@@ -16,8 +16,7 @@ import XCTest
 /// which must fail (so these tests cannot pass vacuously).
 final class SchemaTests: XCTestCase {
     /// The repository: three levels up from this file (Tests/IOBenchIntegrationTests/SchemaTests.swift).
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let repo = repositoryRoot
     static let validator = repo + "/scripts/validate-json.py"
     static func schema(_ name: String) -> String { repo + "/docs/schema/\(name).schema.json" }
 

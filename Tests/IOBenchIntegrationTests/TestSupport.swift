@@ -60,6 +60,15 @@ enum CLI {
 
 func isRoot() -> Bool { getuid() == 0 }
 
+/// The repository's root: three levels up from this file (Tests/IOBenchIntegrationTests/).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// `python3 scripts/validate-json.py --strict docs/schema/SCHEMA.schema.json FILE`: exit status and output.
+func validateStrictly(_ file: String, schema: String = "result") -> (status: Int32, output: String) {
+    sh("python3 '\(repositoryRoot)/scripts/validate-json.py' --strict '\(repositoryRoot)/docs/schema/\(schema).schema.json' '\(file)'")
+}
+
 /// Runs a shell command, returning its exit status and combined output. `shell` is the
 /// interpreter and its flags before `-c`; `cwd` and `environment` (added to this
 /// process's) are optional.
