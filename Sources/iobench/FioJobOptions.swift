@@ -72,3 +72,31 @@ struct FioJobOptions: ParsableArguments {
         return try FioJob.load(path: jobFile, sections: wanted.isEmpty ? nil : wanted, ignoring: try list(ignore, "--fio-ignore"))
     }
 }
+
+extension FioJobOptions {
+    /// A message of the run (a case's reason, an error) with each option flag it names
+    /// spelled as the job file's key: a job file's user fixes `size=` in the file, not a
+    /// `--size` that --fio-job refuses.
+    func jobFileTerms(_ message: String) -> String {
+        guard let jobFile else { return message }
+        var out = message
+        // "--engine io_uring" → "ioengine=io_uring (in FILE)"; a following word is the
+        // flag's value only when it holds a digit or is an engine's name.
+        let value = #"(?: ((?:[A-Za-z0-9._:-]*[0-9][A-Za-z0-9._:-]*)|psync|pvsync2|libaio|io_uring-poll|io_uring)(?![A-Za-z0-9_-]))?"#
+        for (flag, key) in Self.fioKeys.sorted(by: { $0.key.count > $1.key.count }) {
+            out = out.replacingOccurrences(of: "--\(flag)(?![A-Za-z0-9-])" + value, with: "\(key)=$1 (in \(jobFile))", options: .regularExpression)
+        }
+        return out
+    }
+
+    /// `error` with its message in the job file's terms (see `jobFileTerms`).
+    func jobFileTerms(_ error: Error) -> Error {
+        guard jobFile != nil, let e = error as? IOBenchError else { return error }
+        switch e {
+        case .badInput(let m): return IOBenchError.badInput(jobFileTerms(m))
+        case .runFailed(let m): return IOBenchError.runFailed(jobFileTerms(m))
+        case .interrupted(let s, let m): return IOBenchError.interrupted(s, jobFileTerms(m))
+        }
+    }
+}
+

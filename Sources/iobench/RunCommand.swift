@@ -74,11 +74,16 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         // Every check that creates nothing, before anything is created.
-        let plan = try makeRequest().plan()
+        // The command line's own errors name its flags; what the job file's settings meet
+        // later (a target too small, a CPU not there) is said in the file's terms.
+        let request = try makeRequest()
+        let plan: RunPlan
+        do { plan = try request.plan() } catch { throw fio.jobFileTerms(error) }
         // Signals stop the run from here on, file creation included.
         let stop = ManagedAtomic<Bool>(false)
         try SignalStop.install(stop)
-        let outcome = try plan.run(stop: stop) { StandardError.write($0 + "\n") }
+        let outcome: RunOutcome
+        do { outcome = try plan.run(stop: stop) { StandardError.write($0 + "\n") } } catch { throw fio.jobFileTerms(error) }
         let result = outcome.result
 
         // A file that could not be written (its directory vanished meanwhile) is an error,
@@ -97,7 +102,7 @@ struct RunCommand: ParsableCommand {
         }
         for c in result.failedCases {
             // The report has the details; stderr names each failure on one line.
-            StandardError.write("iobench: error: \(c.label): \(Units.printable(c.reason ?? "failed"))\n")
+            StandardError.write("iobench: error: \(c.label): \(Units.printable(fio.jobFileTerms(c.reason ?? "failed")))\n")
         }
         // A failure the user can fix (a limit, a refused option) is bad input.
         if let code = result.failureExitCode { throw RunExit(code: code) }

@@ -89,6 +89,23 @@ final class FioJobTests: XCTestCase {
         XCTAssertEqual(try object(cli.stdout)["percentiles"] as? [Double], [99], cli.stderr)
     }
 
+    /// What fails at run time is said in the job file's terms (size=, ioengine=), never as
+    /// a flag --fio-job refuses; numjobs without filename says the files differ from fio's.
+    func testRunTimeMessagesNameJobFileKeys() throws {
+        let foreign = dir.file("foreign.dat")
+        XCTAssertTrue(FileManager.default.createFile(atPath: foreign, contents: Data(count: 1 << 20)))
+        let big = write("big.fio", "[global]\nfilename=\(foreign)\nsize=64m\ndirect=1\nrw=randread\nruntime=1\n[a]\nioengine=psync\n")
+        let r = try CLI.run(["run", "--fio-job", big, "--no-progress"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("size=64m (in \(big))"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("--size"), r.stderr)
+
+        let shared = write("nj.fio", "[global]\ndirectory=\(dir.path)\nsize=8m\ndirect=1\nrw=randread\nnumber_ios=200\n[a]\nnumjobs=2\n")
+        let n = try CLI.run(["run", "--fio-job", shared, "--no-progress"])
+        XCTAssertEqual(n.status, 0, n.stderr)
+        XCTAssertTrue(n.stderr.contains("numjobs=2 without filename: fio gives each job its own file"), n.stderr)
+    }
+
     func testSectionsOnTwoFilesRunAsTwoTargets() throws {
         let job = write("files.fio", """
         [global]

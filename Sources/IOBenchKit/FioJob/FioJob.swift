@@ -33,9 +33,13 @@ public struct FioJob: Sendable {
             ignored.insert(name)
         }
         guard !sections.isEmpty else {
-            throw .badInput("--fio-job \(Units.printable(file)) has no job section, only [global]; add a section such as [randread]")
+            throw .badInput("--fio-job \(Units.printable(file)) has no job section (only [global] sections, or none); add a section such as [randread]")
         }
         var job = FioJob(file: file, cases: [])
+        // A key listed to ignore that no section has is likely a typo: say so.
+        for key in ignored.sorted() where !sections.contains(where: { $0[key] != nil }) {
+            job.notes.append("--fio-ignore \(Units.printable(key)): \(Units.printable(file)) has no such key in the sections run")
+        }
         var seenUnset = Set<FioLocation>()
         for section in sections {
             var mapper = FioSectionMapper(section, ignoring: ignored)

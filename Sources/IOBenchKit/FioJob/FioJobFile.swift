@@ -228,8 +228,13 @@ public enum FioJobFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw .badInput("\(naming): no such file; \(fix)")
         }
-        guard !isDir.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw .badInput("\(naming): \(isDir.boolValue ? "is a directory" : "cannot be read"); \(fix)")
+        guard !isDir.boolValue else { throw .badInput("\(naming): is a directory; \(fix)") }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .badInput("\(naming): is not a regular file (a FIFO, a device or a pipe); \(fix)")
+        }
+        guard access(path, R_OK) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw .badInput("\(naming): cannot be read (\(Errno.current)); \(fix)")
         }
         return splitLines(String(decoding: data, as: UTF8.self))
     }

@@ -71,6 +71,9 @@ struct FioSectionMapper {
         spec.pattern = try pattern()
         spec.blockSize = try blockSize()
         spec.jobs = Int(try parsed("numjobs") { v, s in FioValues.count(v, kbBase: s.kbBase) } ?? 1)
+        if spec.jobs > 1 && section["filename"] == nil, let n = section["numjobs"] {
+            notes.append("\(n.location): numjobs=\(spec.jobs) without filename: fio gives each job its own file (\(section.name).0.0, \(section.name).1.0, ...); iobench's \(spec.jobs) jobs share \(section.name).0.0 (set filename= for one file in both tools)")
+        }
         spec.queueDepth = try queueDepth(spec.engine)
         spec.options = try engineOptions(spec.engine, depth: spec.queueDepth)
         spec.cpus = try cpus()
