@@ -30,14 +30,14 @@ public final class LiveHistogram: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
-    /// The value at `percentile` of everything added so far, with the number of reads it
-    /// covers; nil when nothing was added (or no memory to read it).
-    public func value(atPercentile percentile: Double) -> (valueNs: UInt64, reads: UInt64)? {
+    /// The value at `percentile` of everything added so far; nil when nothing was added
+    /// (or no memory to read it).
+    public func value(atPercentile percentile: Double) -> UInt64? {
         guard var h = checkedHistogram() else { return nil }
         pthread_mutex_lock(&lock)
-        let n = counts.count
-        if n > 0 { counts.latencyHistogram(into: &h) }
+        let empty = counts.count == 0
+        if !empty { counts.latencyHistogram(into: &h) }
         pthread_mutex_unlock(&lock)
-        return n > 0 ? (h.value(atPercentile: percentile), n) : nil
+        return empty ? nil : h.value(atPercentile: percentile)
     }
 }

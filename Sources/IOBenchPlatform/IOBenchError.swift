@@ -25,6 +25,15 @@ public enum IOBenchError: Error, Equatable, CustomStringConvertible {
         case .badInput(let m), .runFailed(let m), .interrupted(_, let m): return m
         }
     }
+
+    /// The same error, its message rewritten by `transform` (same kind, same exit code).
+    public func mapMessage(_ transform: (String) -> String) -> IOBenchError {
+        switch self {
+        case .badInput(let m): return .badInput(transform(m))
+        case .runFailed(let m): return .runFailed(transform(m))
+        case .interrupted(let s, let m): return .interrupted(s, transform(m))
+        }
+    }
 }
 
 /// An errno value with its system text, as swift-system's `Errno` prints it.

@@ -16,11 +16,6 @@ public enum Fmt {
     /// Elapsed time for a status line: `10.0 s`.
     public static func seconds(_ ns: UInt64) -> String { String(format: "%.1f s", Double(ns) / 1e9) }
 
-    /// A percentile as a column name's number: `50`, `99.9`, `99.999`.
-    public static func percentile(_ p: Double) -> String {
-        p == p.rounded() ? String(Int(p)) : String(p)
-    }
-
     /// Axis labels: `1µs`, `16µs`, `4ms`, `1s` (at most 3 significant digits, no decimals).
     public static func shortLatency(_ ns: UInt64) -> String {
         if ns < 1_000 { return "\(ns)ns" }

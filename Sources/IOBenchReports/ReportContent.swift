@@ -11,7 +11,7 @@ public enum ReportContent {
     public static let resultHeaders = resultHeaders(ReportedPercentiles.standardColumns)
 
     public static func resultHeaders(_ columns: [Double]) -> [String] {
-        ["case", "IOPS", "MiB/s", "mean"] + columns.map { "p" + Fmt.percentile($0) } + ["max", "CPU µs/IO"]
+        ["case", "IOPS", "MiB/s", "mean"] + columns.map { "p" + RepeatSpread.key($0) } + ["max", "CPU µs/IO"]
     }
 
     /// The measured cells of a case's results row, after its label; nil when the case

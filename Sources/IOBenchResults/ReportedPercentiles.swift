@@ -10,6 +10,9 @@ public enum ReportedPercentiles {
     /// standard percentiles too, for the reports that read p50, p99 and p99.9).
     public static let userInfoKey = CodingUserInfoKey(rawValue: "iobench.reportedPercentiles")!
 
+    /// The list an encoder was given to show (nil: every percentile).
+    static func list(in encoder: Encoder) -> [Double]? { encoder.userInfo[userInfoKey] as? [Double] }
+
     /// The standard table columns when a result has no list of its own.
     public static let standardColumns: [Double] = [50, 90, 99, 99.9, 99.99]
 
@@ -80,7 +83,7 @@ extension LatencySummary {
         try c.encodeIfPresent(sumNs, forKey: .sumNs)
         try c.encode(stddevNs, forKey: .stddevNs)
         try c.encode(outOfRange, forKey: .outOfRange)
-        if let list = encoder.userInfo[ReportedPercentiles.userInfoKey] as? [Double] {
+        if let list = ReportedPercentiles.list(in: encoder) {
             try c.encode(percentiles.filter { list.contains($0.percentile) }, forKey: .percentiles)
         } else {
             try c.encode(percentiles, forKey: .percentiles)
@@ -97,7 +100,7 @@ extension RepeatSpread {
         try c.encode(iops, forKey: .iops)
         try c.encode(meanNs, forKey: .meanNs)
         try c.encode(cpuPerIONs, forKey: .cpuPerIONs)
-        if let list = encoder.userInfo[ReportedPercentiles.userInfoKey] as? [Double] {
+        if let list = ReportedPercentiles.list(in: encoder) {
             let keys = Set(list.map(RepeatSpread.key))
             try c.encode(percentilesNs.filter { keys.contains($0.key) }, forKey: .percentilesNs)
         } else {

@@ -92,11 +92,7 @@ extension FioJobOptions {
     /// `error` with its message in the job file's terms (see `jobFileTerms`).
     func jobFileTerms(_ error: Error) -> Error {
         guard jobFile != nil, let e = error as? IOBenchError else { return error }
-        switch e {
-        case .badInput(let m): return IOBenchError.badInput(jobFileTerms(m))
-        case .runFailed(let m): return IOBenchError.runFailed(jobFileTerms(m))
-        case .interrupted(let s, let m): return IOBenchError.interrupted(s, jobFileTerms(m))
-        }
+        return e.mapMessage(jobFileTerms)
     }
 }
 

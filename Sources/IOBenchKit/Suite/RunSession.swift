@@ -220,12 +220,9 @@ public final class RunSession {
             }) {
                 profiler.stop()
             }
-            if status != nil {
-                status!.printIfDue(now: t, caseStart: caseStart, reads: runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) },
-                                   live: runner.live)
-            }
+            let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
+            status?.printIfDue(now: t, caseStart: caseStart, reads: n, live: runner.live)
             if showProgress {
-                let n = runner.progress.reduce(UInt64(0)) { $0 + $1.load(ordering: .relaxed) }
                 let secs = Double(monotonicNanoseconds() - caseStart) / 1e9
                 let shown = batch.label.map { "\($0): \(spec.label)" } ?? spec.label
                 let line = String(format: "\r[%d/%d] %@  %.1fs  %@ reads", position, total, shown, secs, Fmt.count(Double(n)))

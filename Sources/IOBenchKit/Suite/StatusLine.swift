@@ -17,20 +17,12 @@ struct StatusLine {
     let rampNs: UInt64
     var printed = 0
 
-    init(intervalNs: UInt64, label: String, position: Int, total: Int, rampNs: UInt64) {
-        self.intervalNs = intervalNs
-        self.label = label
-        self.position = position
-        self.total = total
-        self.rampNs = rampNs
-    }
-
     mutating func printIfDue(now: UInt64, caseStart: UInt64, reads: UInt64, live: LiveHistogram?) {
         let elapsed = now &- caseStart
         guard elapsed >= UInt64(printed + 1) &* intervalNs else { return }
         printed = Int(elapsed / intervalNs)
         StandardError.write(Self.text(label: label, position: position, total: total, elapsedNs: elapsed, rampNs: rampNs,
-                                      reads: reads, p99: live?.value(atPercentile: 99)?.valueNs) + "\n")
+                                      reads: reads, p99: live?.value(atPercentile: 99)) + "\n")
     }
 
     static func text(label: String, position: Int, total: Int, elapsedNs: UInt64, rampNs: UInt64, reads: UInt64, p99: UInt64?) -> String {
